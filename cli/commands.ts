@@ -1,0 +1,199 @@
+/**
+ * The verbs. Each returns its exit code; output goes to stdout (results) and
+ * stderr (diagnostics, progress).
+ */
+import { resolve } from 'node:path';
+import type { Diagnostic } from '../engine/types.js';
+import { hasErrors, loadWorkspace, type Workspace } from '../engine/workspace.js';
+import { computePlan, type PlanWithTargets } from '../engine/plan.js';
+import { readPlanFile, writePlanFile, PlanFileError } from '../engine/plan-file.js';
+import { renderText } from '../engine/render/text.js';
+import { renderMarkdown } from '../engine/render/markdown.js';
+import { applyPlan } from '../engine/apply.js';
+import { checkBeforeApply, planPolicies, planApprovalRules, finishApply, governanceCommand, resolveAuthor } from '../engine/apply-checks.js';
+import { Secrets } from '../engine/secrets.js';
+import { Progress } from './progress.js';
+import { runLab } from './lab.js';
+
+export class UsageError extends Error {}
+
+type Opts = Record<string, string | boolean | undefined>;
+
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.pos ? `${d.pos.file}:${d.pos.line}:${d.pos.col}: ` : 'einklang: ';
+  return `${where}${d.severity} ${d.code}: ${d.message}`;
+}
+
+function printDiagnostics(ds: Diagnostic[], format: string): void {
+  if (format === 'json') return;
+  for (const d of ds) process.stderr.write(formatDiagnostic(d) + '\n');
+  const errors = ds.filter((d) => d.severity === 'error').length;
+  if (errors) process.stderr.write(`einklang: ${errors} error(s)\n`);
+}
+
+function format(opts: Opts, allowed: string[]): string {
+  const f = (opts.format as string | undefined) ?? 'text';
+  if (!allowed.includes(f)) throw new UsageError(`--format must be one of ${allowed.join(', ')}`);
+  return f;
+}
+
+function int(opts: Opts, name: string, dflt: number): number {
+  const v = opts[name];
+  if (v === undefined) return dflt;
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 1 || n > 1024) throw new UsageError(`--${name} must be a whole number from 1 to 1024`);
+  return n;
+}
+
+function secretsFor(zone: 'school' | 'administration', opts: Opts): Secrets {
+  const dir = (opts['secrets-dir'] as string | undefined) ?? process.env.EINKLANG_SECRETS_DIR;
+  return new Secrets({ zone, dir: dir ? resolve(dir) : undefined });
+}
+
+function needPaths(args: string[], verb: string): void {
+  if (!args.length) throw new UsageError(`${verb} needs at least one PATH`);
+}
+
+function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): string {
+  if (f === 'json') return JSON.stringify(plan, null, 2) + '\n';
+  if (f === 'markdown') return renderMarkdown(plan, { jsonHint, mode });
+  return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
+}
+
+async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string): Promise<PlanWithTargets> {
+  const secrets = secretsFor(ws.zone!, opts);
+  const rules = planApprovalRules(ws);
+  return computePlan(ws, {
+    secrets,
+    concurrency: int(opts, 'concurrency', 32),
+    timeoutMs: int(opts, 'timeout', 30) * 1000,
+    progress: (e) => progress.update(verb, e.done, e.total, e.target, e.ok, e.message),
+    author: resolveAuthor(opts.author as string | undefined),
+    policies: (changes) => planPolicies(ws, changes),
+    approvalsRequired: rules,
+  });
+}
+
+function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Workspace | undefined {
+  const ws = loadWorkspace(args, { singleZone });
+  printDiagnostics(ws.diagnostics, fmt);
+  if (hasErrors(ws.diagnostics)) {
+    if (fmt === 'json') process.stdout.write(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2) + '\n');
+    return undefined;
+  }
+  return ws;
+}
+
+export async function runCommand(command: string, args: string[], opts: Opts): Promise<number> {
+  switch (command) {
+    case 'validate': {
+      needPaths(args, 'validate');
+      const f = format(opts, ['text', 'json']);
+      const ws = loadWorkspace(args);
+      const policyDiags = hasErrors(ws.diagnostics) ? [] : (await import('../engine/apply-checks.js')).validatePolicies(ws);
+      const all = [...ws.diagnostics, ...policyDiags];
+      printDiagnostics(all, f);
+      const ok = !hasErrors(all);
+      if (f === 'json') process.stdout.write(JSON.stringify({ valid: ok, diagnostics: all }, null, 2) + '\n');
+      else if (ok) process.stdout.write(`valid: ${ws.envs.length} environment(s), ${ws.resources.length} resource(s)\n`);
+      return ok ? 0 : 1;
+    }
+    case 'plan':
+    case 'drift': {
+      needPaths(args, command);
+      const f = format(opts, ['text', 'json', 'markdown']);
+      const ws = staticWorkspace(args, f, true);
+      if (!ws) return 1;
+      const policyDiags = (await import('../engine/apply-checks.js')).validatePolicies(ws);
+      printDiagnostics(policyDiags, f);
+      if (hasErrors(policyDiags)) return 1;
+      const progress = Progress.forStderr(!!opts.quiet);
+      const plan = await planWorkspace(ws, opts, progress, 'read');
+      progress.finish();
+      if (command === 'plan' && typeof opts.out === 'string') writePlanFile(opts.out, plan);
+      process.stdout.write(renderPlan(plan, f, command, typeof opts.out === 'string' ? opts.out : undefined));
+      if (!plan.complete) return 1;
+      if (command === 'plan' && !plan.applyable) return 1;
+      const changed = plan.changes.length > 0 || (command === 'drift' && plan.unmanaged.length > 0);
+      return changed ? 2 : 0;
+    }
+    case 'show': {
+      if (args.length !== 1) throw new UsageError('show needs exactly one plan FILE');
+      const f = format(opts, ['text', 'json', 'markdown']);
+      try {
+        const plan = readPlanFile(args[0]);
+        process.stdout.write(renderPlan(plan, f, 'plan', args[0]));
+        return 0;
+      } catch (e) {
+        if (e instanceof PlanFileError) {
+          process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);
+          return 1;
+        }
+        throw e;
+      }
+    }
+    case 'apply': {
+      if (args.length !== 1) throw new UsageError('apply needs exactly one plan FILE');
+      let plan: PlanWithTargets;
+      try {
+        plan = readPlanFile(args[0]);
+      } catch (e) {
+        if (e instanceof PlanFileError) {
+          process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);
+          return 1;
+        }
+        throw e;
+      }
+      const progress = Progress.forStderr(!!opts.quiet);
+      const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
+      if (!gate.ok) {
+        for (const r of gate.reasons) process.stderr.write(`einklang: apply refused: ${r}\n`);
+        return 1;
+      }
+      try {
+        if (!plan.changes.length) {
+          process.stdout.write('Nothing to apply: the plan has no changes.\n');
+          await finishApply(gate, plan, { refused: [], applied: [], failed: [], skipped: [] });
+          return 0;
+        }
+        const secrets = secretsFor(plan.zone!, opts);
+        const report = await applyPlan(plan, {
+          secrets,
+          concurrency: int(opts, 'concurrency', 16),
+          timeoutMs: int(opts, 'timeout', 30) * 1000,
+          progress: (e) => progress.update(e.phase === 'connect' ? 'check' : e.phase, e.done, e.total, e.target, e.ok, e.message),
+        });
+        progress.finish();
+        await finishApply(gate, plan, report);
+        if (report.refused.length) {
+          for (const r of report.refused) process.stderr.write(`einklang: apply refused: ${r}\n`);
+          process.stdout.write('Apply refused: nothing was changed.\n');
+          return 1;
+        }
+        const out: string[] = [];
+        for (const a of report.applied) out.push(`  applied  ${a}`);
+        for (const f of report.failed) out.push(`  FAILED   ${f.address}: ${f.message}${f.rolledBack ? ' (rolled back: the device is back in its previous configuration)' : ''}`);
+        for (const s of report.skipped) out.push(`  skipped  ${s.address}: ${s.reason}`);
+        out.push(`Apply: ${report.applied.length} applied, ${report.failed.length} failed, ${report.skipped.length} skipped.`);
+        process.stdout.write(out.join('\n') + '\n');
+        return report.failed.length || report.skipped.length ? 1 : 0;
+      } finally {
+        await gate.release?.();
+      }
+    }
+    case 'lab': {
+      needPaths(args, 'lab');
+      const ws = staticWorkspace(args, 'text', false);
+      if (!ws) return 1;
+      return runLab(ws, (zone) => secretsFor(zone, opts));
+    }
+    case 'keygen':
+    case 'approve':
+    case 'unlock':
+    case 'journal':
+    case 'import':
+      return governanceCommand(command, args, opts);
+    default:
+      throw new UsageError(`unknown command ${JSON.stringify(command)}`);
+  }
+}

@@ -1,0 +1,48 @@
+/**
+ * `einklang lab PATH...`: runs a simulator for every target of those
+ * environments whose host is loopback, so the quickstart and tests never
+ * touch a real device or the user's own machine. Prints one line per
+ * endpoint, then `ready`, and stops on SIGINT/SIGTERM.
+ */
+import type { RunningSimulator, Zone } from '../engine/types.js';
+import type { Workspace } from '../engine/workspace.js';
+import type { Secrets } from '../engine/secrets.js';
+import { driverOf, isTargetResource, plannedTarget, targetSpec } from '../engine/targets.js';
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
+
+export async function runLab(ws: Workspace, secretsFor: (zone: Zone) => Secrets): Promise<number> {
+  const running: RunningSimulator[] = [];
+  const stopAll = async () => {
+    await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
+  };
+  const targets = ws.resources.filter(isTargetResource).filter((r) => LOOPBACK.test(String(r.spec?.connection?.host ?? '')));
+  try {
+    for (const r of targets) {
+      const driver = driverOf(r);
+      if (!driver?.simulate) {
+        process.stderr.write(`lab: no simulator for ${r.address} (driver ${r.spec?.connection?.driver}); skipped\n`);
+        continue;
+      }
+      const sim = await driver.simulate(targetSpec(plannedTarget(r), secretsFor(r.zone)));
+      running.push(sim);
+      process.stdout.write(`${sim.description}\n`);
+    }
+  } catch (e) {
+    process.stderr.write(`lab: cannot start: ${(e as Error).message}\n`);
+    await stopAll();
+    return 1;
+  }
+  if (!running.length) {
+    process.stderr.write('lab: no target with a loopback host in these environments\n');
+    return 1;
+  }
+  process.stdout.write('ready\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', resolve);
+    process.once('SIGTERM', resolve);
+  });
+  await stopAll();
+  process.stdout.write('stopped\n');
+  return 0;
+}

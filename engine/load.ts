@@ -1,0 +1,202 @@
+/**
+ * Stage 1: load. Reads manifest files into plain documents that remember
+ * where every value came from.
+ *
+ * Errors are collected, never thrown (eemeli/yaml style): one bad file still
+ * lets the user see every other problem in the same run.
+ *
+ * Limits (documented in the README): a manifest file may be at most
+ * MAX_FILE_BYTES; larger files are refused before parsing, so a 50 MB file
+ * costs neither time nor memory. YAML aliases are capped so that an alias
+ * bomb ("billion laughs") is refused instead of expanding.
+ */
+import { readFileSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
+import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
+import type { Diagnostic, SourcePos } from './types.js';
+import { pointerSegment } from './diff.js';
+
+export const MAX_FILE_BYTES = 4 * 1024 * 1024;
+export const MAX_ALIAS_COUNT = 100;
+export const MAX_DOCUMENTS_PER_FILE = 10_000;
+
+/** One YAML document of a manifest file, before it is known to be a valid resource. */
+export interface LoadedDocument {
+  file: string;
+  dir: string;
+  /** Index of the document in its file (0-based). */
+  index: number;
+  value: unknown;
+  pos: SourcePos;
+  positions: Record<string, [number, number]>;
+}
+
+export interface LoadResult {
+  documents: LoadedDocument[];
+  diagnostics: Diagnostic[];
+}
+
+/** Offset of the first byte that is not valid UTF-8, or -1. */
+export function firstInvalidUtf8(buf: Buffer): number {
+  let i = 0;
+  while (i < buf.length) {
+    const b = buf[i];
+    if (b < 0x80) {
+      i++;
+      continue;
+    }
+    let need: number;
+    let min: number;
+    if ((b & 0xe0) === 0xc0) [need, min] = [1, 0x80];
+    else if ((b & 0xf0) === 0xe0) [need, min] = [2, 0x800];
+    else if ((b & 0xf8) === 0xf0) [need, min] = [3, 0x10000];
+    else return i;
+    let cp = b & (0x3f >> need);
+    for (let k = 1; k <= need; k++) {
+      const c = buf[i + k];
+      if (c === undefined || (c & 0xc0) !== 0x80) return i;
+      cp = (cp << 6) | (c & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return i;
+    i += need + 1;
+  }
+  return -1;
+}
+
+function posOfOffset(buf: Buffer, offset: number): { line: number; col: number } {
+  let line = 1;
+  let lineStart = 0;
+  for (let i = 0; i < offset; i++) {
+    if (buf[i] === 0x0a) {
+      line++;
+      lineStart = i + 1;
+    }
+  }
+  return { line, col: offset - lineStart + 1 };
+}
+
+/** Load every document of one manifest file. `displayName` is how the file is named in diagnostics. */
+export function loadFile(path: string, displayName = path): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const at = (line: number, col: number): SourcePos => ({ file: displayName, line, col });
+  let size: number;
+  try {
+    size = statSync(path).size;
+  } catch (e) {
+    return { documents: [], diagnostics: [{ severity: 'error', code: 'E_READ', message: `cannot read file: ${(e as NodeJS.ErrnoException).code ?? e}`, pos: at(1, 1) }] };
+  }
+  if (size > MAX_FILE_BYTES) {
+    return {
+      documents: [],
+      diagnostics: [{ severity: 'error', code: 'E_FILE_TOO_LARGE', message: `manifest is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes (split it into several files)`, pos: at(1, 1) }],
+    };
+  }
+  const buf = readFileSync(path);
+  const bad = firstInvalidUtf8(buf);
+  if (bad >= 0) {
+    const p = posOfOffset(buf, bad);
+    return { documents: [], diagnostics: [{ severity: 'error', code: 'E_ENCODING', message: `invalid UTF-8 (byte 0x${buf[bad].toString(16).padStart(2, '0')} at offset ${bad}); manifests must be UTF-8`, pos: at(p.line, p.col) }] };
+  }
+  return loadText(buf.toString('utf8'), displayName, dirname(path));
+}
+
+export function loadText(text: string, file: string, dir: string): LoadResult {
+  const diagnostics: Diagnostic[] = [];
+  const documents: LoadedDocument[] = [];
+  const lc = new LineCounter();
+  const at = (offset: number): SourcePos => {
+    const p = lc.linePos(offset);
+    return { file, line: p.line, col: p.col };
+  };
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  let docs;
+  try {
+    docs = parseAllDocuments(text, { lineCounter: lc, prettyErrors: false, uniqueKeys: true, strict: true, stringKeys: true });
+  } catch (e) {
+    return { documents, diagnostics: [{ severity: 'error', code: 'E_YAML', message: `cannot parse YAML: ${(e as Error).message}`, pos: { file, line: 1, col: 1 } }] };
+  }
+  const list = Array.isArray(docs) ? docs : [docs];
+  if (list.length > MAX_DOCUMENTS_PER_FILE) {
+    return { documents, diagnostics: [{ severity: 'error', code: 'E_TOO_MANY_DOCUMENTS', message: `more than ${MAX_DOCUMENTS_PER_FILE} documents in one file`, pos: { file, line: 1, col: 1 } }] };
+  }
+  list.forEach((doc, index) => {
+    const errs = [...doc.errors];
+    for (const err of errs) {
+      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage(err.code, err.message), pos: at(err.pos[0]) });
+    }
+    if (errs.length) return;
+    if (doc.contents == null) return; // empty document (e.g. a trailing ---)
+    const start = doc.contents.range ? doc.contents.range[0] : 0;
+    const aliasCount = countAliases(doc.contents as YamlNode);
+    if (aliasCount > MAX_ALIAS_COUNT) {
+      diagnostics.push({ severity: 'error', code: 'E_YAML_ALIASES', message: `document uses ${aliasCount} aliases; at most ${MAX_ALIAS_COUNT} are allowed (alias expansion bomb?)`, pos: at(start) });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
+    } catch (e) {
+      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage('', (e as Error).message), pos: at(start) });
+      return;
+    }
+    const positions: Record<string, [number, number]> = {};
+    collectPositions(doc.contents as YamlNode, '', positions, lc);
+    documents.push({ file, dir, index, value, pos: at(start), positions });
+  });
+  return { documents, diagnostics };
+}
+
+function yamlMessage(code: string, message: string): string {
+  // yaml's messages end with "at line X, column Y" plus a code frame; the position is printed separately.
+  const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
+  return code ? `${first} (${code})` : first;
+}
+
+function countAliases(node: YamlNode | null | undefined): number {
+  let n = 0;
+  const walk = (x: unknown): void => {
+    if (!x) return;
+    if (isAlias(x)) n++;
+    else if (isMap(x) || isSeq(x)) for (const item of x.items) walk(item);
+    else if (isPair(x)) {
+      walk(x.key);
+      walk(x.value);
+    }
+  };
+  walk(node);
+  return n;
+}
+
+function collectPositions(node: YamlNode | null | undefined, pointer: string, out: Record<string, [number, number]>, lc: LineCounter): void {
+  if (!node) return;
+  if (node.range) {
+    const p = lc.linePos(node.range[0]);
+    out[pointer] = [p.line, p.col];
+  }
+  if (isMap(node)) {
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const child = pointer + '/' + pointerSegment(key);
+      // A key's own position is where the diagnostic for a missing/extra property should point.
+      if (isScalar(pair.key) && pair.key.range) {
+        const p = lc.linePos(pair.key.range[0]);
+        out[child + '#key'] = [p.line, p.col];
+      }
+      collectPositions(pair.value as YamlNode, child, out, lc);
+      if (!out[child] && out[child + '#key']) out[child] = out[child + '#key'];
+    }
+  } else if (isSeq(node)) {
+    node.items.forEach((item, i) => collectPositions(item as YamlNode, `${pointer}/${i}`, out, lc));
+  }
+}
+
+/** Position for a JSON pointer, falling back to the nearest ancestor that has one. */
+export function positionOf(doc: { pos: SourcePos; positions: Record<string, [number, number]> }, pointer: string, preferKey = false): SourcePos {
+  let p = pointer;
+  for (;;) {
+    const hit = (preferKey && doc.positions[p + '#key']) || doc.positions[p];
+    if (hit) return { file: doc.pos.file, line: hit[0], col: hit[1] };
+    if (p === '' || p === '/') return doc.pos;
+    p = p.slice(0, p.lastIndexOf('/'));
+  }
+}

@@ -1,0 +1,259 @@
+/**
+ * Stages 6-8: read live state through read-only sessions, diff, and build the
+ * plan. Reads run with bounded concurrency, one connection per target, one
+ * batched read per target. A target that cannot be read makes the plan
+ * incomplete (and not applyable) but does not stop the other targets.
+ */
+import PQueue from 'p-queue';
+import type { Change, DesiredObject, Diagnostic, FieldDiff, LiveObject, Plan, PolicyResult, ReadResult, Resource } from './types.js';
+import { objectKey, PLAN_FORMAT_VERSION } from './types.js';
+import { diffObject } from './diff.js';
+import { liveFingerprint } from './hash.js';
+import { kindDef } from '../providers/registry.js';
+import { driverOf, expandAll, isTargetResource, plannedTarget, targetSpec, type PlannedTarget } from './targets.js';
+import { redactRefs, secretNames, type Secrets } from './secrets.js';
+import type { Workspace } from './workspace.js';
+import { computePlanHash } from './plan-file.js';
+import { engineVersion } from './paths.js';
+import { gitSource } from './git.js';
+
+export interface ReadProgress {
+  (event: { done: number; total: number; target: string; ok: boolean; message?: string }): void;
+}
+
+export interface PlanOptions {
+  secrets: Secrets;
+  concurrency?: number;
+  timeoutMs?: number;
+  progress?: ReadProgress;
+  author?: string | null;
+  /** Policy evaluation over the planned changes (governance); returns results to embed. */
+  policies?: (changes: Change[]) => PolicyResult[];
+  approvalsRequired?: { count: number; groups: string[] };
+}
+
+export type PlanWithTargets = Plan & { targets: PlannedTarget[] };
+
+export const SENSITIVE = '<sensitive>';
+
+/** Read every target of the workspace. Exposed for apply's staleness check and post-apply verification. */
+export async function readTargets(
+  targets: PlannedTarget[],
+  objectsByTarget: Map<string, { kind: string; id: string; state: Record<string, unknown> }[]>,
+  opts: { secrets: Secrets; concurrency?: number; timeoutMs?: number; progress?: ReadProgress },
+): Promise<Map<string, ReadResult | Error>> {
+  const out = new Map<string, ReadResult | Error>();
+  const queue = new PQueue({ concurrency: opts.concurrency ?? 32 });
+  let done = 0;
+  await Promise.all(
+    targets.map((t) =>
+      queue.add(async () => {
+        let reader;
+        try {
+          const driver = driverFor(t);
+          reader = await driver.connectReader(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
+          const res = await reader.read(objectsByTarget.get(t.address) ?? []);
+          out.set(t.address, res);
+          opts.progress?.({ done: ++done, total: targets.length, target: t.address, ok: true });
+        } catch (e) {
+          const err = new Error(opts.secrets.scrub((e as Error).message ?? String(e)));
+          out.set(t.address, err);
+          opts.progress?.({ done: ++done, total: targets.length, target: t.address, ok: false, message: err.message });
+        } finally {
+          await reader?.close().catch(() => undefined);
+        }
+      }),
+    ),
+  );
+  return out;
+}
+
+function driverFor(t: PlannedTarget) {
+  const d = driverOf({ spec: { connection: { driver: t.driver } } } as Resource);
+  if (!d) throw new Error(`no driver ${JSON.stringify(t.driver)}`);
+  return d;
+}
+
+/** Fields of a desired state that hold a secret: their values are never shown. */
+function sensitiveFields(state: Record<string, unknown>): Set<string> {
+  const out = new Set<string>();
+  for (const [k, v] of Object.entries(state)) if (secretNames(v).size) out.add(k);
+  return out;
+}
+
+function redactState(state: Record<string, unknown> | null, sensitive: Set<string>): Record<string, unknown> | null {
+  if (!state) return null;
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(state)) out[k] = sensitive.has(k) ? SENSITIVE : v;
+  return out;
+}
+
+export interface DesiredWithState {
+  object: DesiredObject;
+  /** Desired state with secrets resolved (compared with live; never stored). */
+  resolved: Record<string, unknown>;
+}
+
+/** Compute one change from a desired object and what was read; null when in sync. */
+export function changeFor(o: DesiredObject, resolved: Record<string, unknown>, live: LiveObject | null, secrets: Secrets): Change | null {
+  const def = kindDef(o.kind);
+  const want = o.ensure === 'present' ? resolved : null;
+  const d = diffObject(def, want, live?.state ?? null);
+  if (!d.actions.length) return null;
+  const sensitive = sensitiveFields(o.state);
+  const diff: FieldDiff[] = d.diff.map((f) => {
+    const field = f.path.slice(1).split('/')[0].replace(/~1/g, '/').replace(/~0/g, '~');
+    if (!sensitive.has(field)) return f;
+    return { path: f.path, before: f.before === undefined ? undefined : SENSITIVE, after: redactRefs(o.state[field]), sensitive: true };
+  });
+  const names = [...secretNames(o.state)].sort();
+  return {
+    address: o.address,
+    resource: o.resource,
+    kind: o.kind,
+    target: o.target,
+    id: o.id,
+    actions: d.actions,
+    before: redactState(live?.state ?? null, sensitive),
+    after: o.ensure === 'present' ? redactRefs(o.state) : null,
+    diff,
+    liveFingerprint: liveFingerprint(live?.state ?? null),
+    dependsOn: [],
+    ...(names.length ? { secrets: names.map((n) => ({ name: n, sha256: secrets.hash(n) })) } : {}),
+    pos: o.pos,
+  };
+}
+
+/** Change-level dependencies from resource-level ones. Deletes run in reverse order (dependents first). */
+export function linkChanges(changes: Change[], resourceDeps: (resource: string) => Iterable<string>): void {
+  const byResource = new Map<string, Change[]>();
+  for (const c of changes) (byResource.get(c.resource) ?? byResource.set(c.resource, []).get(c.resource)!).push(c);
+  const add = (from: Change, to: Change) => {
+    if (from !== to && !from.dependsOn.includes(to.address)) from.dependsOn.push(to.address);
+  };
+  for (const c of changes) {
+    for (const depRes of resourceDeps(c.resource)) {
+      for (const d of byResource.get(depRes) ?? []) {
+        const bothDeletes = c.actions.length === 1 && c.actions[0] === 'delete' && d.actions[0] === 'delete' && d.actions.length === 1;
+        if (bothDeletes) add(d, c);
+        else if (d.actions.length === 1 && d.actions[0] === 'delete') add(d, c); // remove the old thing after its users moved away
+        else add(c, d);
+      }
+    }
+  }
+  for (const c of changes) c.dependsOn.sort();
+}
+
+export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<PlanWithTargets> {
+  const warnings: Diagnostic[] = ws.diagnostics.filter((d) => d.severity === 'warning');
+  const targetResources = ws.resources.filter(isTargetResource);
+  const targets = targetResources.map(plannedTarget);
+  const targetByAddress = new Map(targetResources.map((r) => [r.address, r]));
+  const desired = expandAll(ws.resources, ws.resolution.byAddress);
+
+  // Resolve secrets in desired state once; a missing secret is an error of that target.
+  const errored: { target: string; message: string }[] = [];
+  const byTarget = new Map<string, DesiredWithState[]>();
+  const badTargets = new Set<string>();
+  for (const o of desired) {
+    let resolved: Record<string, unknown>;
+    try {
+      resolved = opts.secrets.resolve(o.state);
+    } catch (e) {
+      if (!badTargets.has(o.target)) errored.push({ target: o.target, message: (e as Error).message });
+      badTargets.add(o.target);
+      continue;
+    }
+    (byTarget.get(o.target) ?? byTarget.set(o.target, []).get(o.target)!).push({ object: o, resolved });
+  }
+  const readable = targets.filter((t) => !badTargets.has(t.address));
+  const requests = new Map<string, { kind: string; id: string; state: Record<string, unknown> }[]>();
+  for (const [t, list] of byTarget) requests.set(t, list.map((d) => ({ kind: d.object.kind, id: d.object.id, state: d.resolved })));
+  const results = await readTargets(readable, requests, opts);
+
+  const changes: Change[] = [];
+  const unmanaged: Plan['unmanaged'] = [];
+  let noop = 0;
+  for (const t of readable) {
+    const res = results.get(t.address);
+    if (!res || res instanceof Error) {
+      errored.push({ target: t.address, message: res?.message ?? 'not read' });
+      continue;
+    }
+    for (const d of byTarget.get(t.address) ?? []) {
+      const live = res.objects[objectKey(d.object.kind, d.object.id)];
+      if (live === undefined) {
+        errored.push({ target: t.address, message: `driver returned no state for ${d.object.kind} ${d.object.id}` });
+        continue;
+      }
+      const c = changeFor(d.object, d.resolved, live, opts.secrets);
+      if (c) changes.push(c);
+      else noop++;
+    }
+    const targetRes = targetByAddress.get(t.address)!;
+    for (const u of res.unmanaged ?? []) {
+      const def = kindDef(u.kind);
+      if (targetRes.spec?.prune === true && !def?.protectedLive?.(u, targetRes)) {
+        changes.push({
+          address: `${targetRes.env}/${u.kind}/unmanaged:${u.id}[${targetRes.name}]`,
+          resource: t.address,
+          kind: u.kind,
+          target: t.address,
+          id: u.id,
+          actions: ['delete'],
+          before: u.state,
+          after: null,
+          diff: [],
+          liveFingerprint: liveFingerprint(u.state),
+          dependsOn: [],
+          pos: targetRes.pos,
+        });
+      } else unmanaged.push({ target: t.address, kind: u.kind, id: u.id });
+    }
+  }
+  linkChanges(changes, (r) => ws.resolution.graph.deps.get(r) ?? []);
+  // Pruned deletes on a target run after the target's other changes (ports move off a VLAN before it goes).
+  for (const c of changes) {
+    if (c.address.includes('/unmanaged:')) c.dependsOn = changes.filter((o) => o.target === c.target && o !== c && !o.address.includes('/unmanaged:')).map((o) => o.address).sort();
+  }
+  changes.sort((a, b) => a.address.localeCompare(b.address));
+
+  const count = (pred: (c: Change) => boolean) => changes.filter(pred).length;
+  const policy = opts.policies ? opts.policies(changes) : [];
+  const mandatoryFailed = policy.some((p) => p.enforcement === 'mandatory' && !p.passed);
+  const envNames = ws.envs.map((e) => e.name).sort();
+  const base: Omit<PlanWithTargets, 'hash'> = {
+    formatVersion: PLAN_FORMAT_VERSION,
+    engineVersion,
+    createdAt: new Date().toISOString(),
+    source: { ...gitSource(ws.folders.map((f) => f.dir)), manifestsHash: ws.manifestsHash, paths: ws.folders.map((f) => relativePath(f.dir)) },
+    zone: ws.zone,
+    environments: envNames,
+    author: opts.author ?? null,
+    summary: {
+      create: count((c) => c.actions.length === 1 && c.actions[0] === 'create'),
+      update: count((c) => c.actions[0] === 'update'),
+      delete: count((c) => c.actions.length === 1 && c.actions[0] === 'delete'),
+      replace: count((c) => c.actions.length === 2),
+      noop,
+      unmanaged: unmanaged.length,
+    },
+    applyable: errored.length === 0 && !mandatoryFailed,
+    complete: errored.length === 0,
+    errored,
+    changes,
+    unmanaged,
+    warnings,
+    policy,
+    approvalsRequired: opts.approvalsRequired ?? { count: 0, groups: [] },
+    targets: targets.filter((t) => changes.some((c) => c.target === t.address)),
+    approvals: [],
+  };
+  return { ...base, hash: computePlanHash(base) } as PlanWithTargets;
+}
+
+function relativePath(p: string): string {
+  const rel = p.startsWith(process.cwd() + '/') ? p.slice(process.cwd().length + 1) : p;
+  return rel;
+}
+

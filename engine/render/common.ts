@@ -1,0 +1,46 @@
+/** Shared pieces of the plan renderers. */
+import { createTwoFilesPatch } from 'diff';
+import type { Change, FieldDiff, Plan } from '../types.js';
+
+export function actionSymbol(c: Change): string {
+  if (c.actions.length === 2) return '-/+';
+  return c.actions[0] === 'create' ? '+' : c.actions[0] === 'delete' ? '-' : '~';
+}
+
+export function actionWord(c: Change): string {
+  if (c.actions.length === 2) return 'replace';
+  return c.actions[0];
+}
+
+export function fieldName(d: FieldDiff): string {
+  return d.path.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
+}
+
+export function fmtValue(v: unknown): string {
+  if (v === undefined) return '(unset)';
+  return JSON.stringify(v);
+}
+
+/** Multi-line text fields (file content) are shown as a unified diff, not as JSON strings. */
+export function isTextBlock(d: FieldDiff): boolean {
+  if (d.sensitive) return false;
+  const isText = (v: unknown) => v === undefined || v === null || typeof v === 'string';
+  return isText(d.before) && isText(d.after) && [d.before, d.after].some((v) => typeof v === 'string' && (v.includes('\n') || v.length > 100));
+}
+
+export function unifiedDiff(d: FieldDiff, label: string): string {
+  const a = typeof d.before === 'string' ? d.before : '';
+  const b = typeof d.after === 'string' ? d.after : '';
+  const patch = createTwoFilesPatch(`${label} (live)`, `${label} (planned)`, a, b, '', '', { context: 3 });
+  return patch.split('\n').slice(2).join('\n').replace(/\n$/, '').replace(/^=+\n/, '');
+}
+
+export function summaryLine(p: Plan): string {
+  const s = p.summary;
+  return `${s.create} to create, ${s.update} to update, ${s.replace} to replace, ${s.delete} to delete; ${s.noop} unchanged${s.unmanaged ? `; ${s.unmanaged} unmanaged` : ''}`;
+}
+
+/** The object id shown beside an address when the address alone does not say it. */
+export function targetName(c: Change): string {
+  return c.target.split('/').pop() ?? c.target;
+}

@@ -1,0 +1,94 @@
+/**
+ * Markdown rendering for a merge-request comment: a summary table first,
+ * details per target in collapsible sections, and never more than
+ * MAX_MARKDOWN characters however large the plan (what does not fit is
+ * counted and the reader is pointed to the JSON plan).
+ */
+import type { Change, Plan } from '../types.js';
+import { actionSymbol, actionWord, fieldName, fmtValue, isTextBlock, summaryLine, unifiedDiff } from './common.js';
+
+export const MAX_MARKDOWN = 60_000;
+
+function esc(s: string): string {
+  return s.replace(/[|\\`*_<>[\]]/g, (m) => '\\' + m).replace(/\n/g, ' ');
+}
+
+function fence(text: string, lang = ''): string {
+  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
+  const f = '`'.repeat(longest + 1);
+  return `${f}${lang}\n${text}\n${f}`;
+}
+
+function changeBlock(c: Change): string {
+  const lines: string[] = [];
+  lines.push(`**\`${actionSymbol(c)}\` ${esc(c.address)}** — ${actionWord(c)} ${esc(c.kind)} \`${esc(c.id)}\``);
+  const plain: string[] = [];
+  for (const d of c.diff) {
+    if (isTextBlock(d)) lines.push('', fence(unifiedDiff(d, c.id), 'diff'));
+    else if (d.sensitive) plain.push(`${fieldName(d)}: (sensitive) ${fmtValue(d.after)}`);
+    else plain.push(c.actions[0] === 'create' ? `${fieldName(d)}: ${fmtValue(d.after)}` : `${fieldName(d)}: ${fmtValue(d.before)} -> ${fmtValue(d.after)}`);
+  }
+  if (plain.length) lines.push('', fence(plain.join('\n')));
+  return lines.join('\n');
+}
+
+export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'plan' | 'drift' } = {}): string {
+  const hint = opts.jsonHint ?? 'the JSON plan (artifact)';
+  const head: string[] = [];
+  const title = opts.mode === 'drift' ? 'einklang drift' : 'einklang plan';
+  head.push(`### ${title}: ${esc(plan.environments.join(', '))}${plan.zone ? ` (zone ${plan.zone})` : ''}`);
+  head.push('');
+  head.push('| action | count |', '|---|---:|');
+  const s = plan.summary;
+  head.push(`| create | ${s.create} |`, `| update | ${s.update} |`, `| replace | ${s.replace} |`, `| delete | ${s.delete} |`, `| unchanged | ${s.noop} |`);
+  if (s.unmanaged) head.push(`| unmanaged | ${s.unmanaged} |`);
+  head.push('');
+  const status = !plan.complete ? '❌ **incomplete** (targets could not be read)' : !plan.applyable ? '❌ **not applyable** (mandatory policy failed)' : plan.changes.length ? '✅ applyable' : '✅ no changes';
+  head.push(`Status: ${status} · plan hash \`${plan.hash}\` · ${plan.approvalsRequired.count} approval(s) required`);
+  head.push('');
+  for (const e of plan.errored) head.push(`- ❌ \`${esc(e.target)}\`: ${esc(e.message)}`);
+  const failed = plan.policy.filter((p) => !p.passed);
+  if (failed.length) {
+    head.push('', '| policy | enforcement | violations |', '|---|---|---:|');
+    for (const p of failed) head.push(`| ${esc(p.name)} | ${p.enforcement} | ${p.violations.length} |`);
+    for (const p of failed) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** \`${esc(v.address)}\`: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
+  }
+  head.push('');
+  let out = head.join('\n');
+  const byTarget = new Map<string, Change[]>();
+  for (const c of plan.changes) (byTarget.get(c.target) ?? byTarget.set(c.target, []).get(c.target)!).push(c);
+  const tailReserve = 600;
+  let shown = 0;
+  let omittedTargets = 0;
+  for (const [target, changes] of byTarget) {
+    const counts = new Map<string, number>();
+    for (const c of changes) counts.set(actionWord(c), (counts.get(actionWord(c)) ?? 0) + 1);
+    const summary = `<details><summary><code>${esc(target)}</code>: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}</summary>\n\n`;
+    let section = summary;
+    let inSection = 0;
+    for (const c of changes) {
+      const block = changeBlock(c) + '\n\n';
+      if (out.length + section.length + block.length + tailReserve + 20 > MAX_MARKDOWN) break;
+      section += block;
+      inSection++;
+    }
+    if (inSection < changes.length) section += `_${changes.length - inSection} more change(s) on this target are in ${esc(hint)}._\n\n`;
+    section += '</details>\n\n';
+    if (out.length + section.length + tailReserve > MAX_MARKDOWN) {
+      omittedTargets++;
+      continue;
+    }
+    out += section;
+    shown += inSection;
+  }
+  if (plan.unmanaged.length) {
+    const list = plan.unmanaged.slice(0, 50).map((u) => `- \`${esc(u.target)}\`: ${esc(u.kind)} \`${esc(u.id)}\``).join('\n');
+    const sec = `<details><summary>${plan.unmanaged.length} unmanaged object(s)</summary>\n\n${list}\n\n</details>\n\n`;
+    if (out.length + sec.length + tailReserve <= MAX_MARKDOWN) out += sec;
+  }
+  if (shown < plan.changes.length) {
+    out += `> **${plan.changes.length - shown} of ${plan.changes.length} changes are not shown here${omittedTargets ? ` (${omittedTargets} target(s) left out entirely)` : ''}** to keep this comment under ${MAX_MARKDOWN} characters. The complete plan is in ${esc(hint)}.\n\n`;
+  }
+  out += `_${summaryLine(plan)}._\n`;
+  return out.length > MAX_MARKDOWN ? out.slice(0, MAX_MARKDOWN - 80) + `\n\n_(cut; see ${esc(hint)})_\n` : out;
+}

@@ -1,0 +1,131 @@
+/**
+ * Runs the static stages for the environments named on the command line:
+ * discover -> load -> expand profiles -> validate -> resolve -> graph, plus
+ * the validate-time policies. Everything `validate`, `plan`, `drift` and
+ * `lab` share. Produces plain data and diagnostics; never touches a device
+ * and never reads a secret.
+ */
+import { relative } from 'node:path';
+import type { Diagnostic, Resource, Zone } from './types.js';
+import { discoverEnvironments, displayPath, siblingEnvironments, type EnvironmentFolder } from './discover.js';
+import { loadFile, type LoadedDocument } from './load.js';
+import { expandProfiles } from './profiles.js';
+import { validateEnvironment, type ValidatedEnvironment } from './validate.js';
+import { resolveReferences, type Resolution } from './resolve.js';
+import { kindDef } from '../providers/registry.js';
+import { sha256 } from './hash.js';
+import { readFileSync } from 'node:fs';
+
+export interface Workspace {
+  /** Environments named by the run. */
+  envs: ValidatedEnvironment[];
+  folders: EnvironmentFolder[];
+  /** Resources of the run's environments. */
+  resources: Resource[];
+  /** Resources of every environment of the repository (for repository-wide policies). Never used to reach a device. */
+  repository: Resource[];
+  resolution: Resolution;
+  diagnostics: Diagnostic[];
+  /** The zone of the run, or null when the environments span both zones. */
+  zone: Zone | null;
+  /** sha256 over the manifest files read for the run. */
+  manifestsHash: string;
+}
+
+function loadEnvironment(folder: EnvironmentFolder): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[] } {
+  const diagnostics: Diagnostic[] = [];
+  const documents: LoadedDocument[] = [];
+  const files: string[] = [];
+  for (const f of folder.files) {
+    const res = loadFile(f, displayPath(f));
+    files.push(f);
+    diagnostics.push(...res.diagnostics);
+    documents.push(...res.documents);
+  }
+  const envFile = displayPath(folder.files[0]);
+  const envDoc = documents.find((d) => d.file === envFile && (d.value as { kind?: unknown })?.kind === 'Environment');
+  if (envDoc) {
+    const expanded = expandProfiles(envDoc, folder.root);
+    diagnostics.push(...expanded.diagnostics);
+    documents.push(...expanded.documents);
+    for (const d of expanded.documents) if (!files.includes(d.file)) files.push(d.file);
+  }
+  const v = validateEnvironment({ documents, envFile }, kindDef);
+  diagnostics.push(...v.diagnostics);
+  return { env: v.env, diagnostics, files };
+}
+
+export interface LoadOptions {
+  /** Also load every other environment of the repository (repository-wide policies, cross-zone checks). Default true. */
+  repositoryWide?: boolean;
+  /** Require the run to cover one zone only (plan, apply, drift). */
+  singleZone?: boolean;
+}
+
+export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspace {
+  const diagnostics: Diagnostic[] = [];
+  const found = discoverEnvironments(paths);
+  diagnostics.push(...found.diagnostics);
+  const envs: ValidatedEnvironment[] = [];
+  const fileSet = new Set<string>();
+  const loadedByDir = new Map<string, ValidatedEnvironment | undefined>();
+  for (const folder of found.envs) {
+    const r = loadEnvironment(folder);
+    diagnostics.push(...r.diagnostics);
+    r.files.forEach((f) => fileSet.add(f));
+    loadedByDir.set(folder.dir, r.env);
+    if (r.env) envs.push(r.env);
+  }
+  const names = new Map<string, string>();
+  for (const [dir, env] of loadedByDir) {
+    if (!env) continue;
+    const prev = names.get(env.name);
+    if (prev) diagnostics.push({ severity: 'error', code: 'E_DUPLICATE', message: `environment name ${JSON.stringify(env.name)} is also used by ${displayPath(prev)}`, pos: env.environment.pos });
+    names.set(env.name, dir);
+  }
+  const resources = envs.flatMap((e) => e.resources);
+  let repository = resources;
+  if (opts.repositoryWide !== false && found.envs.length) {
+    repository = [...resources];
+    for (const folder of siblingEnvironments(found.envs)) {
+      if (loadedByDir.has(folder.dir)) continue;
+      // Other environments only feed repository-wide checks; their own errors are reported when they are validated.
+      const r = loadEnvironment(folder);
+      if (r.env) repository.push(...r.env.resources);
+    }
+  }
+  const zones = new Set(envs.map((e) => e.zone));
+  const zone = zones.size === 1 ? [...zones][0] : null;
+  if (opts.singleZone && zones.size > 1) {
+    diagnostics.push({
+      severity: 'error',
+      code: 'E_MIXED_ZONES',
+      message: `a run covers one zone only; these environments span school (${envs.filter((e) => e.zone === 'school').map((e) => e.name).join(', ')}) and administration (${envs.filter((e) => e.zone === 'administration').map((e) => e.name).join(', ')})`,
+      pos: envs[0].environment.pos,
+    });
+  }
+  const resolution = resolveReferences(resources, kindDef, repository);
+  diagnostics.push(...resolution.diagnostics);
+  const h = [...fileSet].sort().map((f) => {
+    try {
+      return `${relative(process.cwd(), f)}\u0000${sha256(readFileSync(f))}`;
+    } catch {
+      return f;
+    }
+  });
+  return { envs, folders: found.envs, resources, repository, resolution, diagnostics: sortDiagnostics(diagnostics), zone, manifestsHash: 'sha256:' + sha256(h.join('\n')) };
+}
+
+export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {
+  const seen = new Set<string>();
+  return ds
+    .filter((d) => {
+      const k = `${d.pos?.file}:${d.pos?.line}:${d.pos?.col}:${d.code}:${d.message}`;
+      return seen.has(k) ? false : (seen.add(k), true);
+    })
+    .sort((a, b) => (a.pos?.file ?? '').localeCompare(b.pos?.file ?? '') || (a.pos?.line ?? 0) - (b.pos?.line ?? 0) || (a.pos?.col ?? 0) - (b.pos?.col ?? 0));
+}
+
+export function hasErrors(ds: Diagnostic[]): boolean {
+  return ds.some((d) => d.severity === 'error');
+}
