@@ -1,0 +1,178 @@
+/**
+ * CEL (Common Expression Language) behind one small interface, so that the
+ * policy engine does not depend on a particular library.
+ *
+ * Two maintained libraries are wired in and compared by bench/policies.ts:
+ *
+ * - `cel-js`   (@marcbachmann/cel-js): small, no dependencies, fast; has a
+ *   static type checker, so undeclared variables and unknown functions are
+ *   caught when a Policy is validated, not when it first runs.
+ * - `bufbuild` (@bufbuild/cel): checked against the CEL conformance suite,
+ *   larger (pulls in protobuf-es), reports unknown functions only at run time.
+ *
+ * PRODUCTION CHOICE: `cel-js`. On the bench (200,000 generated resources, all
+ * built-in policies plus one environment policy) it was about 2.5x faster than
+ * bufbuild (0.78 s vs 1.98 s total, CEL part 0.40 s vs 1.61 s) at similar
+ * peak RSS (~400 MB, most of it the generated resources), and its type checker
+ * gives the better validate-time error (E_POLICY_CEL for `foo(1)` or a typo'd
+ * variable instead of a violation at plan time). The rules einklang policies
+ * need (field access, has(), size(), matches(), exists/all, comparisons, string
+ * functions) behave the same in both; bufbuild stays available (`engine:
+ * 'bufbuild'`) as the conformance reference and for the bench.
+ *
+ * Both engines are used defensively: compile and evaluation never throw,
+ * errors come back as `{ok: false, error}` with a one-line message.
+ */
+import { Environment as CelJsEnvironment } from '@marcbachmann/cel-js';
+import { celEnv, isCelError, parse as bufParse, plan as bufPlan } from '@bufbuild/cel';
+
+export type CelEngineName = 'cel-js' | 'bufbuild';
+
+/** The variables a policy rule can use (documented in schemas/governance/Policy.schema.json). */
+export const CEL_VARIABLES = ['resource', 'environment', 'resources', 'change'] as const;
+
+export type CelOutcome = { ok: true; value: unknown } | { ok: false; error: string };
+
+export interface CompiledRule {
+  /** Evaluate with the given variables (a subset of CEL_VARIABLES). Never throws. */
+  evaluate(vars: Record<string, unknown>): CelOutcome;
+  /** True if the expression mentions the identifier (used to skip binding large values). */
+  uses(variable: string): boolean;
+}
+
+export type CompileOutcome = { ok: true; rule: CompiledRule } | { ok: false; error: string };
+
+export interface CelEngine {
+  name: CelEngineName;
+  /** Parse (and where the library can, type-check) an expression. Never throws. Cached per expression. */
+  compile(expr: string): CompileOutcome;
+}
+
+export const DEFAULT_CEL_ENGINE: CelEngineName = 'cel-js';
+
+/** Longest rule accepted; a policy is a predicate, not a program. */
+const MAX_RULE_LENGTH = 4096;
+
+function oneLine(e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  const first = msg.split('\n').find((l) => l.trim() !== '') ?? 'unknown error';
+  return first.trim();
+}
+
+function usesFn(expr: string): (v: string) => boolean {
+  return (v) => new RegExp(`\\b${v}\\b`).test(expr);
+}
+
+function preflight(expr: unknown): string | null {
+  if (typeof expr !== 'string') return 'rule must be a string';
+  if (expr.trim() === '') return 'rule is empty';
+  if (expr.length > MAX_RULE_LENGTH) return `rule is longer than ${MAX_RULE_LENGTH} characters`;
+  return null;
+}
+
+function cached(compileFn: (expr: string) => CompileOutcome): (expr: string) => CompileOutcome {
+  const cache = new Map<string, CompileOutcome>();
+  return (expr: string) => {
+    const pre = preflight(expr);
+    if (pre) return { ok: false, error: pre };
+    let hit = cache.get(expr);
+    if (!hit) {
+      hit = compileFn(expr);
+      if (cache.size > 10_000) cache.clear();
+      cache.set(expr, hit);
+    }
+    return hit;
+  };
+}
+
+// ------------------------------------------------------------------ cel-js
+
+function makeCelJs(): CelEngine {
+  const env = new CelJsEnvironment({
+    unlistedVariablesAreDyn: false,
+    homogeneousAggregateLiterals: false,
+    limits: { maxAstNodes: 5000, maxDepth: 100 },
+  });
+  for (const v of CEL_VARIABLES) env.registerVariable(v, 'dyn');
+  return {
+    name: 'cel-js',
+    compile: cached((expr) => {
+      try {
+        const fn = env.parse(expr);
+        const checked = fn.check();
+        if (!checked.valid) return { ok: false, error: oneLine(checked.error) };
+        if (checked.type !== 'bool' && checked.type !== 'dyn') {
+          return { ok: false, error: `rule must evaluate to bool, not ${checked.type}` };
+        }
+        return {
+          ok: true,
+          rule: {
+            uses: usesFn(expr),
+            evaluate(vars) {
+              try {
+                // Every declared variable must be bound; unbound ones are null.
+                const ctx: Record<string, unknown> = {};
+                for (const v of CEL_VARIABLES) ctx[v] = vars[v] ?? null;
+                return { ok: true, value: fn(ctx) };
+              } catch (e) {
+                return { ok: false, error: oneLine(e) };
+              }
+            },
+          },
+        };
+      } catch (e) {
+        return { ok: false, error: oneLine(e) };
+      }
+    }),
+  };
+}
+
+// ------------------------------------------------------------------ bufbuild
+
+function makeBufbuild(): CelEngine {
+  const env = celEnv({});
+  return {
+    name: 'bufbuild',
+    compile: cached((expr) => {
+      try {
+        const fn = bufPlan(env, bufParse(expr));
+        return {
+          ok: true,
+          rule: {
+            uses: usesFn(expr),
+            evaluate(vars) {
+              try {
+                const ctx: Record<string, any> = {};
+                for (const v of CEL_VARIABLES) ctx[v] = vars[v] ?? null;
+                const r = fn(ctx);
+                if (isCelError(r)) return { ok: false, error: oneLine(r) };
+                return { ok: true, value: r };
+              } catch (e) {
+                return { ok: false, error: oneLine(e) };
+              }
+            },
+          },
+        };
+      } catch (e) {
+        return { ok: false, error: oneLine(e) };
+      }
+    }),
+  };
+}
+
+const engines = new Map<CelEngineName, CelEngine>();
+
+export function celEngine(name: CelEngineName = DEFAULT_CEL_ENGINE): CelEngine {
+  let e = engines.get(name);
+  if (!e) {
+    e = name === 'bufbuild' ? makeBufbuild() : makeCelJs();
+    engines.set(name, e);
+  }
+  return e;
+}
+
+/** Convenience for validate: the error of a rule, or null if it compiles. */
+export function celCompileError(expr: unknown, engine: CelEngineName = DEFAULT_CEL_ENGINE): string | null {
+  const r = celEngine(engine).compile(expr as string);
+  return r.ok ? null : r.error;
+}
