@@ -211,7 +211,10 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
       } else unmanaged.push({ target: t.address, kind: u.kind, id: u.id });
     }
   }
-  linkChanges(changes, (r) => ws.resolution.graph.deps.get(r) ?? []);
+  // Dependencies: references between resources (the graph) plus what expansion found (a file's owner, a user's groups).
+  const extraDeps = new Map<string, Set<string>>();
+  for (const o of desired) for (const d of o.dependsOn) (extraDeps.get(o.resource) ?? extraDeps.set(o.resource, new Set()).get(o.resource)!).add(d);
+  linkChanges(changes, (r) => [...(ws.resolution.graph.deps.get(r) ?? []), ...(extraDeps.get(r) ?? [])]);
   // Pruned deletes on a target run after the target's other changes (ports move off a VLAN before it goes).
   for (const c of changes) {
     if (c.address.includes('/unmanaged:')) c.dependsOn = changes.filter((o) => o.target === c.target && o !== c && !o.address.includes('/unmanaged:')).map((o) => o.address).sort();

@@ -32,7 +32,13 @@ export function unifiedDiff(d: FieldDiff, label: string): string {
   const a = typeof d.before === 'string' ? d.before : '';
   const b = typeof d.after === 'string' ? d.after : '';
   const patch = createTwoFilesPatch(`${label} (live)`, `${label} (planned)`, a, b, '', '', { context: 3 });
-  return patch.split('\n').slice(2).join('\n').replace(/\n$/, '').replace(/^=+\n/, '');
+  const lines = patch.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('--- '));
+  return lines
+    .slice(start < 0 ? 0 : start)
+    .map((l) => (l.startsWith('--- ') || l.startsWith('+++ ') ? l.replace(/\t$/, '') : l))
+    .join('\n')
+    .replace(/\n$/, '');
 }
 
 export function summaryLine(p: Plan): string {
