@@ -1,0 +1,308 @@
+/**
+ * The `winrm` driver: Windows servers (Server with os: windows) over
+ * WS-Management. Kinds File, Directory, User, Group, Service (shared with
+ * the Linux ssh driver, same state fields and meaning) plus WindowsFeature
+ * and RegistryValue. Not transactional: one change at a time (applyChange).
+ *
+ * One HTTP(S) connection and one remote shell per session, reused. Reading a
+ * target is ONE PowerShell script for all requested objects. Values from
+ * manifests travel as base64 JSON data, never as PowerShell source.
+ */
+import type { Change, Diagnostic, Driver, LiveObject, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
+import { DriverError, objectKey } from '../../../engine/types.js';
+import { contentBytes, contentState } from '../kinds.js';
+import { canonicalRegistryPath, normalizeRegistryData } from './kinds.js';
+import { HttpTransport, type WsmanTransport } from './transport.js';
+import { WinrmSession } from './session.js';
+import { POWERSHELL, POWERSHELL_ARGS, buildScript, parseResult, scriptStdin, type Op } from './scripts.js';
+import { clixmlToText } from './wsman.js';
+import { WinrmSimulator, type WinrmFaults } from './simulator/server.js';
+
+export const WINRM_KINDS = ['File', 'Directory', 'User', 'Group', 'Service', 'WindowsFeature', 'RegistryValue'];
+
+export interface WinrmConnection {
+  host: string;
+  port: number;
+  https: boolean;
+  auth: 'basic' | 'ntlm';
+  user: string;
+  password: string;
+  tlsFingerprint?: string;
+  allowUnencrypted: boolean;
+  timeoutMs: number;
+}
+
+/** Connection settings with defaults: https on 5986, http on 5985, NTLM. */
+export function winrmConnection(target: TargetSpec, opts: SessionOptions = {}): WinrmConnection {
+  const c = target.connection ?? {};
+  const isHttps = (c.transport ?? 'https') === 'https';
+  return {
+    host: String(c.host ?? '127.0.0.1'),
+    port: Number(c.port ?? (isHttps ? 5986 : 5985)),
+    https: isHttps,
+    auth: c.auth === 'basic' ? 'basic' : 'ntlm',
+    user: String(c.user ?? ''),
+    password: c.password == null ? '' : String(c.password),
+    tlsFingerprint: c.tlsFingerprint,
+    allowUnencrypted: c.allowUnencrypted === true,
+    timeoutMs: opts.timeoutMs ?? (c.timeoutSeconds ? Number(c.timeoutSeconds) * 1000 : 60000),
+  };
+}
+
+// ---------------------------------------------------------- validation
+
+function posAt(res: Resource, pointer: string): SourcePos {
+  const p = res.positions?.[pointer];
+  return p ? { file: res.pos.file, line: p[0], col: p[1] } : res.pos;
+}
+
+/** Static checks of a winrm connection (validate time; warnings end up in the plan). */
+export function validateWinrmConnection(res: Resource): Diagnostic[] {
+  const out: Diagnostic[] = [];
+  const c = res.spec?.connection ?? {};
+  const at = (f: string) => posAt(res, `/spec/connection/${f}`);
+  const transport = c.transport ?? 'https';
+  const auth = c.auth ?? 'ntlm';
+  if (res.spec?.os && res.spec.os !== 'windows') {
+    out.push({ severity: 'error', code: 'E_UNSUPPORTED_OS', message: `${res.address}: the winrm driver manages Windows servers; this Server has os: ${res.spec.os}`, pos: posAt(res, '/spec/os') });
+  }
+  if (!c.user) out.push({ severity: 'error', code: 'E_REQUIRED', message: `${res.address}: connection.user is required for winrm`, pos: at('driver') });
+  if (c.password === undefined) {
+    out.push({ severity: 'error', code: 'E_REQUIRED', message: `${res.address}: connection.password is required for winrm (as \${secret:NAME})`, pos: at('driver') });
+  } else if (typeof c.password !== 'string' || !/^\$\{secret:[A-Za-z0-9_]+\}$/.test(c.password)) {
+    out.push({ severity: 'error', code: 'E_PLAINTEXT_SECRET', message: `${res.address}: connection.password must be a secret reference \${secret:NAME}, not a literal`, pos: at('password') });
+  }
+  if (transport === 'http') {
+    if (c.allowUnencrypted === true) {
+      out.push({
+        severity: 'warning',
+        code: 'W_UNENCRYPTED',
+        message: `${res.address}: WinRM over plain HTTP (${auth}): the SOAP messages${auth === 'basic' ? ' and the password' : ''} travel unencrypted; use transport: https with a pinned tlsFingerprint`,
+        pos: at('allowUnencrypted'),
+      });
+    } else {
+      out.push({
+        severity: 'error',
+        code: 'E_UNENCRYPTED',
+        message:
+          `${res.address}: WinRM over plain HTTP is refused: ${auth === 'basic' ? 'Basic auth would send the password in clear text' : 'einklang does not encrypt NTLM message bodies, so the data would travel in clear text'}. ` +
+          'Use transport: https with tlsFingerprint, or set connection.allowUnencrypted: true (the plan shows a warning).',
+        pos: at('transport'),
+      });
+    }
+  } else {
+    if (!c.tlsFingerprint) {
+      out.push({ severity: 'warning', code: 'W_TLS_UNPINNED', message: `${res.address}: no connection.tlsFingerprint: the certificate must be trusted by the system CAs`, pos: at('transport') });
+    } else if (typeof c.tlsFingerprint !== 'string' || !/^(sha256:)?([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(c.tlsFingerprint.replace(/\s/g, ''))) {
+      out.push({ severity: 'error', code: 'E_TLS_FINGERPRINT_FORMAT', message: `${res.address}: tlsFingerprint must be a SHA-256 fingerprint (64 hex digits, optionally separated by ':')`, pos: at('tlsFingerprint') });
+    }
+  }
+  return out;
+}
+
+// ------------------------------------------------------------- session
+
+function sameCi(a: unknown, b: unknown): boolean {
+  return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
+}
+
+/** Windows names are case-insensitive: report the manifest's spelling when only the case differs. */
+function reconcileCase(live: unknown, wanted: unknown): unknown {
+  if (typeof live === 'string') return sameCi(live, wanted) ? wanted : live;
+  if (Array.isArray(live) && Array.isArray(wanted)) return live.map((x) => wanted.find((w) => sameCi(x, w)) ?? x);
+  return live;
+}
+
+const CASE_FIELDS: Record<string, string[]> = {
+  File: ['owner', 'group'],
+  Directory: ['owner', 'group'],
+  User: ['groups'],
+  Group: ['members'],
+  WindowsFeature: ['name'],
+  RegistryValue: ['path', 'name'],
+};
+
+const LINUX_ONLY: Record<string, string[]> = {
+  File: ['mode'],
+  Directory: ['mode'],
+  User: ['uid', 'group', 'shell', 'home'],
+  Group: ['gid'],
+};
+
+function registryTarget(id: string, state: Record<string, unknown>): { path: string; name: string } {
+  if (typeof state.path === 'string' && typeof state.name === 'string') return { path: canonicalRegistryPath(state.path) ?? state.path, name: state.name };
+  const i = id.lastIndexOf('\\');
+  return { path: id.slice(0, i), name: id.slice(i + 1) };
+}
+
+class WinrmTarget implements TargetWriter {
+  constructor(
+    private readonly session: WinrmSession,
+    private readonly label: string,
+    private readonly log: (m: string) => void,
+  ) {}
+
+  async run(op: Op, payload: unknown): Promise<Record<string, unknown>> {
+    const r = await this.session.run(POWERSHELL, POWERSHELL_ARGS, scriptStdin(buildScript(op, payload)));
+    const result = parseResult(r.stdout.toString('utf8'));
+    if (!result) {
+      const err = clixmlToText(r.stderr.toString('utf8')) || `exit code ${r.exitCode}, no result`;
+      throw new DriverError(`${this.label}: ${op} failed: ${err}`, { code: 'E_SCRIPT' });
+    }
+    if (!result.ok) throw new DriverError(`${this.label}: ${op} failed: ${result.error ?? 'unknown error'}`, { code: op === 'read' ? 'E_READ' : 'E_APPLY' });
+    return result;
+  }
+
+  async read(objects: { kind: string; id: string; state: Record<string, unknown> }[]): Promise<ReadResult> {
+    const result: ReadResult = { objects: {} };
+    if (!objects.length) return result;
+    for (const o of objects) {
+      if (!WINRM_KINDS.includes(o.kind)) throw new DriverError(`${this.label}: the winrm driver cannot read kind ${o.kind}`, { code: 'E_UNSUPPORTED_KIND' });
+    }
+    const request = objects.map((o) => (o.kind === 'RegistryValue' ? { kind: o.kind, id: o.id, ...registryTarget(o.id, o.state ?? {}) } : { kind: o.kind, id: o.id }));
+    const r = await this.run('read', { objects: request });
+    const live = (r.objects as { kind: string; id: string; state: Record<string, unknown> | null }[]) ?? [];
+    objects.forEach((o, i) => {
+      const got = live[i];
+      if (!got || got.kind !== o.kind || got.id !== o.id) throw new DriverError(`${this.label}: read answered out of order`, { code: 'E_PROTOCOL' });
+      result.objects[objectKey(o.kind, o.id)] = got.state ? { kind: o.kind, id: o.id, state: this.liveState(o.kind, got.state, o.state ?? {}) } : null;
+    });
+    return result;
+  }
+
+  private liveState(kind: string, raw: Record<string, unknown>, wanted: Record<string, unknown>): Record<string, unknown> {
+    const s: Record<string, unknown> = { ...raw };
+    if (kind === 'File' && typeof s.contentBase64 === 'string') {
+      const bytes = Buffer.from(s.contentBase64, 'base64');
+      delete s.contentBase64;
+      Object.assign(s, contentState(bytes));
+    }
+    for (const f of CASE_FIELDS[kind] ?? []) if (s[f] !== undefined) s[f] = reconcileCase(s[f], wanted[f]);
+    return s;
+  }
+
+  async applyChange(change: Change): Promise<void> {
+    if (!WINRM_KINDS.includes(change.kind)) throw new DriverError(`${this.label}: the winrm driver cannot manage kind ${change.kind}`, { code: 'E_UNSUPPORTED_KIND' });
+    const after = change.after ?? {};
+    for (const f of LINUX_ONLY[change.kind] ?? []) {
+      if (after[f] !== undefined) throw new DriverError(`${this.label}: ${change.address}: ${f} is not supported on Windows`, { code: 'E_UNSUPPORTED_FIELD' });
+    }
+    const action = change.actions.includes('create') ? 'create' : change.actions.includes('delete') ? 'delete' : 'update';
+    const pick = (...fields: string[]) => Object.fromEntries(fields.filter((f) => after[f] !== undefined).map((f) => [f, after[f]]));
+    let op: Op;
+    let payload: Record<string, unknown>;
+    switch (change.kind) {
+      case 'File': {
+        const bytes = contentBytes(after);
+        op = 'apply-file';
+        payload = { action, path: change.id, ...pick('owner', 'group'), ...(bytes ? { contentBase64: bytes.toString('base64') } : {}) };
+        break;
+      }
+      case 'Directory':
+        op = 'apply-directory';
+        payload = { action, path: change.id, ...pick('owner', 'group') };
+        break;
+      case 'User':
+        op = 'apply-user';
+        payload = { action, name: change.id, ...pick('comment', 'groups') };
+        break;
+      case 'Group':
+        op = 'apply-group';
+        payload = { action, name: change.id, ...pick('members') };
+        break;
+      case 'Service':
+        op = 'apply-service';
+        payload = { action, name: change.id, ...pick('enabled', 'state') };
+        break;
+      case 'WindowsFeature':
+        op = 'apply-feature';
+        payload = { action, name: change.id };
+        break;
+      default: {
+        const t = registryTarget(change.id, after);
+        op = 'apply-registry';
+        payload = { action, ...t, ...pick('type'), ...(after.data !== undefined ? { data: normalizeRegistryData(after.type, after.data) } : {}) };
+        if (action !== 'delete' && (payload.type === undefined || payload.data === undefined)) {
+          throw new DriverError(`${this.label}: ${change.address}: RegistryValue needs type and data`, { code: 'E_APPLY' });
+        }
+      }
+    }
+    const r = await this.run(op, payload);
+    if (typeof r.restartNeeded === 'string' && r.restartNeeded !== 'No') this.log(`${this.label}: ${change.address}: a restart is needed (${r.restartNeeded})`);
+  }
+
+  close(): Promise<void> {
+    return this.session.close();
+  }
+}
+
+export interface WinrmConnectOptions extends SessionOptions {
+  /** Replace the HTTP transport (tests, other transports). */
+  transport?: WsmanTransport;
+}
+
+async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Promise<WinrmTarget> {
+  const c = winrmConnection(target, opts);
+  const label = target.address;
+  if (!c.https && !c.allowUnencrypted) {
+    throw new DriverError(`${label}: WinRM over plain HTTP is refused without connection.allowUnencrypted: true (credentials or data would travel in clear text)`, {
+      code: 'E_UNENCRYPTED',
+    });
+  }
+  if (!c.user) throw new DriverError(`${label}: connection.user is required`, { code: 'E_CONFIG' });
+  const transport =
+    opts.transport ??
+    new HttpTransport({ host: c.host, port: c.port, https: c.https, auth: c.auth, user: c.user, password: c.password, tlsFingerprint: c.tlsFingerprint, timeoutMs: c.timeoutMs, label });
+  const session = new WinrmSession(transport, label);
+  try {
+    await session.open();
+  } catch (e) {
+    transport.close();
+    throw e instanceof DriverError ? e : new DriverError(`${label}: ${(e as Error).message}`, { code: 'E_CONNECT' });
+  }
+  opts.log?.(`${label}: WinRM shell open (${transport.url}, ${c.auth})`);
+  return new WinrmTarget(session, label, opts.log ?? (() => undefined));
+}
+
+/** A running lab simulator with access to the simulator itself (faults, stats). */
+export interface RunningWinrmSimulator extends RunningSimulator {
+  model: WinrmSimulator['model'];
+  simulator: WinrmSimulator;
+  /** SHA-256 fingerprint of its certificate (https), as tlsFingerprint wants it. */
+  fingerprint: string | null;
+}
+
+export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<string, unknown>; port?: number } = {}): Promise<RunningWinrmSimulator> {
+  const c = winrmConnection(target);
+  const sim = new WinrmSimulator({
+    host: '127.0.0.1',
+    port: opts.port ?? c.port,
+    https: c.https,
+    user: c.user,
+    password: c.password,
+    certSeed: target.address,
+    hostname: target.spec?.hostname ?? target.name,
+    auth: [c.auth],
+    faults: (opts.faults ?? {}) as WinrmFaults,
+  });
+  await sim.start();
+  return {
+    description: `winrm+${c.https ? 'https' : 'http'}://127.0.0.1:${sim.port} (lab windows host for ${target.address})`,
+    port: sim.port,
+    stop: () => sim.stop(),
+    model: sim.model,
+    simulator: sim,
+    fingerprint: sim.fingerprint,
+  };
+}
+
+export const winrmDriver: Driver = {
+  name: 'winrm',
+  targetKind: 'Server',
+  kinds: WINRM_KINDS,
+  transactional: false,
+  connectReader: (target, opts) => connect(target, opts),
+  connectWriter: (target, opts) => connect(target, opts),
+  simulate: (target, opts) => simulateWinrm(target, opts),
+  validateConnection: validateWinrmConnection,
+};
