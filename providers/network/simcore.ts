@@ -5,6 +5,7 @@
  * front-ends (SSH CLI, HTTPS REST) sit on top of one SwitchSim each.
  */
 import { EventEmitter } from 'node:events';
+import type { RunningSimulator } from '../../engine/types.js';
 import { cloneConfig, type PortConfig, type SwitchConfig } from './model.js';
 
 export interface SwitchSimFaults {
@@ -203,6 +204,11 @@ export class SwitchSim extends EventEmitter {
     this.pending = undefined;
     this.removeAllListeners();
   }
+}
+
+/** A running switch simulator; `model` is its SwitchSim (running/startup config, faults, stats). */
+export interface RunningSwitchSimulator extends RunningSimulator {
+  model: SwitchSim;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));

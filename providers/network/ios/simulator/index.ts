@@ -5,10 +5,10 @@
  */
 import { createServer, type Server as NetServer, type Socket } from 'node:net';
 import ssh2 from 'ssh2';
-import type { RunningSimulator, TargetSpec } from '../../../../engine/types.js';
+import type { TargetSpec } from '../../../../engine/types.js';
 import { ed25519FromSeed, openSshPrivateKey, sshFingerprint } from '../../../lab/identity.js';
 import { defaultPort } from '../../model.js';
-import { SwitchSim, sleep, type SwitchSimFaults } from '../../simcore.js';
+import { SwitchSim, sleep, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
 import { IosCli } from './cli.js';
 
 export interface IosSimulatorOptions extends SwitchSimFaults {
@@ -16,10 +16,6 @@ export interface IosSimulatorOptions extends SwitchSimFaults {
   ports?: string[];
   /** Listen port override (0 = any free port); default target.connection.port. */
   listenPort?: number;
-}
-
-export interface RunningSwitchSimulator extends RunningSimulator {
-  model: SwitchSim;
 }
 
 export function iosDefaultPorts(n = 48): string[] {

@@ -1,0 +1,183 @@
+/**
+ * Driver `aoscx`: HPE Aruba AOS-CX switches over the REST API v10.x.
+ *
+ * Read: GET /system/vlans?depth=2 and /system/interfaces?depth=2 on one
+ * logged-in session.
+ * Write: one transaction per switch —
+ *   named checkpoint of the running-config (PUT /fullconfigs/<cp>?from=running-config)
+ *   / auto checkpoint (rolls back by itself unless confirmed, like the CLI
+ *     `checkpoint auto <minutes>`) / the VLAN and interface writes
+ *   / check the management path (the open session and a fresh login)
+ *   / confirm the auto checkpoint / save to startup-config.
+ * On failure: revert the auto checkpoint (or restore the named checkpoint)
+ * if the switch still answers, otherwise wait for the automatic rollback.
+ */
+import type { Change, Driver, Resource, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
+import { DriverError } from '../../../engine/types.js';
+import { defaultPort, opsFromChanges, readResultFromConfig, type SwitchConfig, type SwitchOp } from '../model.js';
+import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from '../connection.js';
+import { runTransaction, type TransactionDevice } from '../transaction.js';
+import { AoscxClient, type AoscxConnection } from './client.js';
+import { aoscxNormalPort, restBodyFromPort, switchConfigFromRest } from './parsers.js';
+import { startAoscxSimulator } from './simulator/index.js';
+
+async function readConfig(c: AoscxClient): Promise<SwitchConfig> {
+  const [vlans, interfaces] = await Promise.all([c.ok('GET', '/system/vlans?depth=2'), c.ok('GET', '/system/interfaces?depth=2')]);
+  return switchConfigFromRest({}, vlans, interfaces);
+}
+
+const enc = (port: string) => encodeURIComponent(port);
+
+class ClientHolder {
+  constructor(
+    public client: AoscxClient,
+    readonly conn: AoscxConnection,
+    readonly label: string,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async reconnect(timeoutMs = this.timeoutMs): Promise<void> {
+    this.client.destroy();
+    const c = new AoscxClient(this.conn, { timeoutMs, label: this.label });
+    await c.login();
+    this.client = c;
+  }
+}
+
+class AoscxTransaction implements TransactionDevice {
+  private current?: SwitchConfig;
+  private readonly checkpoint = `einklang-${Date.now().toString(36)}`;
+
+  constructor(
+    private readonly h: ClientHolder,
+    private readonly settings: SwitchConnectionSettings,
+  ) {}
+
+  private get c(): AoscxClient {
+    return this.h.client;
+  }
+
+  async readConfig(): Promise<SwitchConfig> {
+    this.current = await readConfig(this.c);
+    return this.current;
+  }
+
+  async begin(): Promise<void> {
+    await this.c.ok('PUT', `/fullconfigs/${this.checkpoint}?from=${this.c.base}/fullconfigs/running-config`);
+    try {
+      await this.c.ok('POST', '/configs/checkpoint_auto', { minutes: this.settings.revertMinutes });
+    } catch (err) {
+      await this.c.request('DELETE', `/fullconfigs/${this.checkpoint}`).catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async apply(ops: SwitchOp[]): Promise<void> {
+    const cur = this.current!;
+    for (const o of ops) {
+      if (o.op === 'vlan-set') {
+        if (cur.vlans[String(o.id)]) await this.c.ok('PUT', `/system/vlans/${o.id}`, { name: o.name });
+        else await this.c.ok('POST', '/system/vlans', { id: o.id, name: o.name });
+        cur.vlans[String(o.id)] = { name: o.name };
+      } else if (o.op === 'vlan-delete') {
+        await this.c.ok('DELETE', `/system/vlans/${o.id}`);
+        delete cur.vlans[String(o.id)];
+      } else {
+        const next = aoscxNormalPort(o.op === 'port-default' ? defaultPort('access') : { ...(cur.ports[o.port] ?? defaultPort('access')), ...o.set });
+        await this.c.ok('PUT', `/system/interfaces/${enc(o.port)}`, restBodyFromPort(next, this.c.base));
+        cur.ports[o.port] = next;
+      }
+    }
+  }
+
+  async verifyManagement(): Promise<void> {
+    const t = this.settings.verifyTimeoutMs;
+    await this.c.ok('GET', '/system', undefined, { timeoutMs: t });
+    const fresh = new AoscxClient(this.h.conn, { timeoutMs: t, label: this.h.label });
+    try {
+      await fresh.login(t);
+      await fresh.ok('GET', '/system');
+    } finally {
+      await fresh.close();
+    }
+  }
+
+  async confirm(): Promise<void> {
+    await this.c.ok('POST', '/configs/checkpoint_auto/confirm');
+  }
+
+  async save(): Promise<void> {
+    await this.c.ok('PUT', `/fullconfigs/startup-config?from=${this.c.base}/fullconfigs/running-config`);
+    await this.c.request('DELETE', `/fullconfigs/${this.checkpoint}`).catch(() => undefined);
+  }
+
+  async revertNow(): Promise<void> {
+    const t = { timeoutMs: this.settings.verifyTimeoutMs };
+    const r = await this.c.request('POST', '/configs/checkpoint_auto/revert', undefined, t);
+    if (r.status >= 200 && r.status < 300) return;
+    // no auto checkpoint pending (it may have fired already): restore the named one if it still exists
+    const cp = await this.c.request('GET', `/fullconfigs/${this.checkpoint}`, undefined, t);
+    if (cp.status === 200) await this.c.ok('PUT', `/fullconfigs/running-config?from=${this.c.base}/fullconfigs/${this.checkpoint}`, undefined, t);
+  }
+
+  async reconnect(): Promise<void> {
+    await this.h.reconnect(this.settings.verifyTimeoutMs);
+  }
+}
+
+async function connect(target: TargetSpec, opts: SessionOptions = {}): Promise<{ h: ClientHolder; settings: SwitchConnectionSettings }> {
+  const settings = switchConnectionSettings(target, opts);
+  const c = target.connection;
+  const conn: AoscxConnection = {
+    host: c.host,
+    port: c.port ?? 443,
+    user: c.user,
+    password: c.password,
+    tlsFingerprint: c.tlsFingerprint,
+    apiVersion: c.apiVersion,
+  };
+  if (!conn.tlsFingerprint) throw new DriverError(`${target.address}: no tlsFingerprint pinned; refusing to connect`, { code: 'E_TLS_FINGERPRINT_MISSING' });
+  opts.log?.(`${target.address}: https://${conn.host}:${conn.port}${'/rest/' + (conn.apiVersion ?? 'v10.09')}`);
+  const client = new AoscxClient(conn, { timeoutMs: settings.timeoutMs, label: target.address });
+  await client.login();
+  return { h: new ClientHolder(client, conn, target.address, settings.timeoutMs), settings };
+}
+
+export const aoscxDriver: Driver = {
+  name: 'aoscx',
+  targetKind: 'Switch',
+  kinds: ['Vlan', 'SwitchPort'],
+  transactional: true,
+
+  async connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
+    return this.connectWriter(target, opts);
+  },
+
+  async connectWriter(target: TargetSpec, opts: SessionOptions = {}): Promise<TargetWriter> {
+    const { h, settings } = await connect(target, opts);
+    return {
+      async read(objects) {
+        return readResultFromConfig(await readConfig(h.client), objects);
+      },
+      async applyTransaction(changes: Change[]) {
+        const ops = opsFromChanges(changes); // throws before anything is sent
+        await runTransaction(new AoscxTransaction(h, settings), ops, {
+          target: target.address,
+          revertWaitMs: settings.rollbackWaitMs,
+          log: opts.log,
+        });
+      },
+      async close() {
+        await h.client.close();
+      },
+    };
+  },
+
+  simulate(target: TargetSpec, opts?: { faults?: Record<string, unknown> }) {
+    return startAoscxSimulator(target, { minuteMs: 5000, ...(opts?.faults ?? {}) });
+  },
+
+  validateConnection(res: Resource) {
+    return connectionDiagnostics(res, 'aoscx');
+  },
+};
