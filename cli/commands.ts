@@ -187,11 +187,22 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       if (!ws) return 1;
       return runLab(ws, (zone) => secretsFor(zone, opts));
     }
+    case 'import': {
+      if (args.length || typeof opts.env !== 'string' || typeof opts.kind !== 'string') throw new UsageError('import needs --env DIR and --kind KIND');
+      const ws = staticWorkspace([opts.env], 'text', true);
+      if (!ws) return 1;
+      if (ws.envs.length !== 1) throw new UsageError('import --env names exactly one environment folder');
+      const { importUnmanaged } = await import('../engine/import.js');
+      const r = await importUnmanaged(ws, opts.kind, secretsFor(ws.zone!, opts));
+      for (const e of r.errors) process.stderr.write(`einklang: import: ${e}\n`);
+      if (r.file) process.stdout.write(`wrote ${r.count} ${opts.kind} manifest(s) to ${r.file}\n`);
+      else if (!r.errors.length) process.stdout.write(`nothing to import: every live ${opts.kind} is declared\n`);
+      return r.errors.length ? 1 : 0;
+    }
     case 'keygen':
     case 'approve':
     case 'unlock':
     case 'journal':
-    case 'import':
       return governanceCommand(command, args, opts);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);

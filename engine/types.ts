@@ -288,6 +288,12 @@ export interface KindDef {
   replaceOn?: string[];
   /** Objects found live but never deleted by prune (VLAN 1, the management VLAN). */
   protectedLive?(obj: LiveObject, target: Resource): boolean;
+  /**
+   * `einklang import`: the manifest (metadata.name and spec) that would
+   * declare an unmanaged live object exactly as it is. Kinds without it cannot
+   * be imported.
+   */
+  importAs?(obj: LiveObject, target: Resource): { name: string; spec: Record<string, unknown> };
 }
 
 export interface ExpandContext {
