@@ -10,8 +10,8 @@
  */
 import type { Change, Diagnostic, Driver, LiveObject, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
-import { contentBytes, contentState } from '../kinds.js';
-import { canonicalRegistryPath, normalizeRegistryData } from './kinds.js';
+import { contentBytes, contentState, unsafeReason, windowsNameProblem, windowsPathProblem } from '../kinds.js';
+import { FEATURE_NAME, canonicalRegistryPath, normalizeRegistryData, registryPathProblem } from './kinds.js';
 import { HttpTransport, type WsmanTransport } from './transport.js';
 import { WinrmSession } from './session.js';
 import { POWERSHELL, POWERSHELL_ARGS, buildScript, parseResult, scriptStdin, type Op } from './scripts.js';
@@ -135,6 +135,39 @@ function registryTarget(id: string, state: Record<string, unknown>): { path: str
   return { path: id.slice(0, i), name: id.slice(i + 1) };
 }
 
+/**
+ * Ids are checked again at the driver. They only ever travel as data, so this
+ * is not what keeps PowerShell safe; it keeps nonsense (relative paths, '..',
+ * control characters) away from a real host even when validation was skipped.
+ */
+function checkId(label: string, kind: string, id: string, state: Record<string, unknown>): void {
+  let problem: string | null;
+  switch (kind) {
+    case 'File':
+    case 'Directory':
+      problem = windowsPathProblem(id);
+      break;
+    case 'User':
+      problem = windowsNameProblem(id, 20);
+      break;
+    case 'Group':
+      problem = windowsNameProblem(id, 256);
+      break;
+    case 'WindowsFeature':
+      problem = FEATURE_NAME.test(id) ? null : 'is not a feature name';
+      break;
+    case 'RegistryValue':
+      problem = registryPathProblem(registryTarget(id, state).path);
+      break;
+    case 'Service':
+      problem = unsafeReason(id);
+      break;
+    default:
+      throw new DriverError(`${label}: the winrm driver does not manage kind ${kind}`, { code: 'E_UNSUPPORTED_KIND' });
+  }
+  if (problem) throw new DriverError(`${label}: ${kind} ${JSON.stringify(id)} ${problem}; refused`, { code: 'E_UNSAFE_VALUE' });
+}
+
 class WinrmTarget implements TargetWriter {
   constructor(
     private readonly session: WinrmSession,
@@ -156,9 +189,7 @@ class WinrmTarget implements TargetWriter {
   async read(objects: { kind: string; id: string; state: Record<string, unknown> }[]): Promise<ReadResult> {
     const result: ReadResult = { objects: {} };
     if (!objects.length) return result;
-    for (const o of objects) {
-      if (!WINRM_KINDS.includes(o.kind)) throw new DriverError(`${this.label}: the winrm driver cannot read kind ${o.kind}`, { code: 'E_UNSUPPORTED_KIND' });
-    }
+    for (const o of objects) checkId(this.label, o.kind, o.id, o.state ?? {});
     const request = objects.map((o) => (o.kind === 'RegistryValue' ? { kind: o.kind, id: o.id, ...registryTarget(o.id, o.state ?? {}) } : { kind: o.kind, id: o.id }));
     const r = await this.run('read', { objects: request });
     const live = (r.objects as { kind: string; id: string; state: Record<string, unknown> | null }[]) ?? [];
@@ -182,8 +213,8 @@ class WinrmTarget implements TargetWriter {
   }
 
   async applyChange(change: Change): Promise<void> {
-    if (!WINRM_KINDS.includes(change.kind)) throw new DriverError(`${this.label}: the winrm driver cannot manage kind ${change.kind}`, { code: 'E_UNSUPPORTED_KIND' });
     const after = change.after ?? {};
+    checkId(this.label, change.kind, change.id, after);
     for (const f of LINUX_ONLY[change.kind] ?? []) {
       if (after[f] !== undefined) throw new DriverError(`${this.label}: ${change.address}: ${f} is not supported on Windows`, { code: 'E_UNSUPPORTED_FIELD' });
     }
