@@ -216,8 +216,8 @@ function validateObject(res: Resource, ctx: { byAddress: Map<string, Resource> }
       checkName(c, os, s.name !== undefined ? '/spec/name' : '/metadata/name', objectName(res), 'user');
       if (s.group !== undefined) accountName('/spec/group', s.group, 'group');
       if (Array.isArray(s.groups)) s.groups.forEach((g: unknown, i: number) => accountName(`/spec/groups/${i}`, g, 'group'));
-      if (s.shell !== undefined) checkPath(c, os, '/spec/shell', s.shell);
-      if (s.home !== undefined) checkPath(c, os, '/spec/home', s.home);
+      if (s.shell !== undefined && os !== 'windows') checkPath(c, os, '/spec/shell', s.shell);
+      if (s.home !== undefined && os !== 'windows') checkPath(c, os, '/spec/home', s.home);
       if (typeof s.comment === 'string') {
         const problem = unsafeReason(s.comment) ?? (os !== 'windows' && /[:,]/.test(s.comment) ? "must not contain ':' or ','" : null);
         if (problem) c.out.push(diag(res, '/spec/comment', problem.startsWith('contains') ? 'E_UNSAFE_VALUE' : 'E_INVALID_VALUE', `comment ${problem}`));
