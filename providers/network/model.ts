@@ -103,9 +103,11 @@ export function isSystemVlan(id: number): boolean {
 
 /**
  * Build the reader's answer from a config: every requested object (null if
- * absent) and every VLAN nobody asked about as `unmanaged` (system VLANs
- * 1002-1005 excluded; VLAN 1 and the management VLAN included, the engine
- * keeps them through `protectedLive`). Ports not requested are not reported:
+ * absent) and every VLAN nobody asked about as `unmanaged` — except VLAN 1
+ * and the system VLANs 1002-1005, which every switch has and nobody can
+ * delete (reporting them would make every switch drift forever). The
+ * management VLAN is reported when undeclared; `protectedLive` keeps prune
+ * away from it. Ports not requested are not reported:
  * every switch has all its ports, an undeclared port is simply unmanaged
  * configuration, not an object to prune.
  */
@@ -129,7 +131,7 @@ export function readResultFromConfig(
     }
   }
   const unmanaged: LiveObject[] = Object.keys(config.vlans)
-    .filter((id) => !seenVlans.has(id) && !isSystemVlan(Number(id)))
+    .filter((id) => !seenVlans.has(id) && id !== '1' && !isSystemVlan(Number(id)))
     .sort((a, b) => Number(a) - Number(b))
     .map((id) => ({ kind: 'Vlan', id, state: vlanState(id, config.vlans[id]) }));
   return { objects, unmanaged };
