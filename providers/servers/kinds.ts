@@ -376,19 +376,23 @@ function expandObject(res: Resource, ctx: ExpandContext): DesiredObject[] {
     default:
       return [];
   }
-  return [
-    {
-      address: res.address,
-      resource: res.address,
-      kind: res.kind,
-      target: serverAddress(res),
-      id,
-      ensure: s.ensure === 'absent' ? 'absent' : 'present',
-      state: s.ensure === 'absent' ? {} : state,
-      dependsOn: [...deps].sort(),
-      pos: res.pos,
-    },
-  ];
+  return [desiredObject(res, id, state, [...deps])];
+}
+
+/** The one DesiredObject of a server object resource (`ensure: absent` gives an empty state). Shared with other server kinds. */
+export function desiredObject(res: Resource, id: string, state: Record<string, unknown>, dependsOn: string[] = [serverAddress(res)]): DesiredObject {
+  const absent = res.spec?.ensure === 'absent';
+  return {
+    address: res.address,
+    resource: res.address,
+    kind: res.kind,
+    target: serverAddress(res),
+    id,
+    ensure: absent ? 'absent' : 'present',
+    state: absent ? {} : state,
+    dependsOn: [...new Set(dependsOn)].sort(),
+    pos: res.pos,
+  };
 }
 
 function serverRefs(res: Resource): { pointer: string; kind: string; name: string }[] {

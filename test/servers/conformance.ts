@@ -11,9 +11,10 @@
 import assert from 'node:assert/strict';
 import type { Change, DesiredObject, Driver, ReadResult, Resource, TargetSpec, TargetWriter } from '../../engine/types.js';
 import { DriverError, objectKey } from '../../engine/types.js';
-import { diffObject } from '../../engine/diff.js';
 import { liveFingerprint } from '../../engine/hash.js';
-import { serverKindDef } from '../../providers/servers/kinds.js';
+import { changeFor } from '../../engine/plan.js';
+import { Secrets } from '../../engine/secrets.js';
+import { kindDef } from '../../providers/registry.js';
 
 export const ENV = 'conf';
 export const SERVER = 'host';
@@ -74,14 +75,14 @@ export function serverResource(os: 'linux' | 'windows' = 'linux'): Resource {
   return resource('Server', SERVER, { os, connection: { driver: os === 'linux' ? 'ssh' : 'winrm', host: '127.0.0.1' } });
 }
 
-/** validate + expand a set of object resources (plus the Server) like the engine does. */
-export function expand(resources: Resource[]): DesiredObject[] {
-  const all = [serverResource(), ...resources];
+/** validate (must be clean) + expand a set of object resources, plus their Server, like the engine does. Usable by every server driver's tests. */
+export function expand(resources: Resource[], server: Resource = serverResource()): DesiredObject[] {
+  const all = [server, ...resources];
   const byAddress = new Map(all.map((r) => [r.address, r]));
   const ctx = { byAddress, resources: all, lookup: (kind: string, name: string) => byAddress.get(`${ENV}/${kind}/${name}`) };
   const out: DesiredObject[] = [];
   for (const r of resources) {
-    const def = serverKindDef(r.kind)!;
+    const def = kindDef(r.kind)!;
     const diags = def.validate?.(r, { byAddress }) ?? [];
     assert.deepEqual(diags, [], `${r.address} should be valid`);
     out.push(...def.expand!(r, ctx));
@@ -89,27 +90,16 @@ export function expand(resources: Resource[]): DesiredObject[] {
   return out;
 }
 
-/** The plan stage in miniature: one Change per desired object that differs. */
+const noSecrets = new Secrets({ zone: 'school' });
+
+/** The engine's plan stage for these objects (engine/plan.ts changeFor): one Change per desired object that differs. */
 export function planChanges(desired: DesiredObject[], read: ReadResult): Change[] {
   const changes: Change[] = [];
   for (const o of desired) {
     const live = read.objects[objectKey(o.kind, o.id)];
     assert.ok(live !== undefined, `read result lacks ${o.kind} ${o.id}`);
-    const d = diffObject(serverKindDef(o.kind), o.ensure === 'present' ? o.state : null, live?.state ?? null);
-    if (!d.actions.length) continue;
-    changes.push({
-      address: o.address,
-      resource: o.resource,
-      kind: o.kind,
-      target: o.target,
-      id: o.id,
-      actions: d.actions,
-      before: live?.state ?? null,
-      after: o.ensure === 'present' ? o.state : null,
-      diff: d.diff,
-      liveFingerprint: liveFingerprint(live?.state ?? null),
-      dependsOn: [],
-    });
+    const c = changeFor(o, o.state, live, noSecrets);
+    if (c) changes.push(c);
   }
   return changes;
 }

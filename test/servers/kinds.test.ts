@@ -17,11 +17,12 @@ function codes(d: Diagnostic[]): string[] {
 
 describe('servers kinds', () => {
   it('exports all seven kinds with their schemas', () => {
+    for (const k of serverKinds) assert.ok(kinds.includes(k), `providers/servers/index.ts exports ${k.kind}`);
     assert.deepEqual(
-      kinds.map((k) => [k.kind, k.schema]),
+      serverKinds.map((k) => [k.kind, k.schema]),
       ['Server', 'File', 'Directory', 'User', 'Group', 'Package', 'Service'].map((k) => [k, `servers/${k}.schema.json`]),
     );
-    assert.equal(kinds[0].isTarget, true);
+    assert.equal(serverKinds[0].isTarget, true);
     assert.deepEqual(fileKind.references!(resource('File', 'f', { server: 'web-01', path: '/x' })), [{ pointer: '/spec/server', kind: 'Server', name: 'web-01' }]);
   });
 
