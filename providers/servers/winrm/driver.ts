@@ -17,6 +17,7 @@ import { WinrmSession } from './session.js';
 import { POWERSHELL, POWERSHELL_ARGS, buildScript, parseResult, scriptStdin, type Op } from './scripts.js';
 import { clixmlToText } from './wsman.js';
 import { WinrmSimulator, type WinrmFaults } from './simulator/server.js';
+import { labCertificate } from '../../lab/identity.js';
 
 export const WINRM_KINDS = ['File', 'Directory', 'User', 'Group', 'Service', 'WindowsFeature', 'RegistryValue'];
 
@@ -274,7 +275,8 @@ export interface WinrmConnectOptions extends SessionOptions {
 
 async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Promise<WinrmTarget> {
   const c = winrmConnection(target, opts);
-  const label = target.address;
+  // messages start with the endpoint; the engine prefixes the target's address itself
+  const label = `${c.https ? 'https' : 'http'}://${c.host}:${c.port}/wsman`;
   if (!c.https && !c.allowUnencrypted) {
     throw new DriverError(`${label}: WinRM over plain HTTP is refused without connection.allowUnencrypted: true (credentials or data would travel in clear text)`, {
       code: 'E_UNENCRYPTED',
@@ -283,7 +285,7 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
   if (!c.user) throw new DriverError(`${label}: connection.user is required`, { code: 'E_CONFIG' });
   const transport =
     opts.transport ??
-    new HttpTransport({ host: c.host, port: c.port, https: c.https, auth: c.auth, user: c.user, password: c.password, tlsFingerprint: c.tlsFingerprint, timeoutMs: c.timeoutMs, label });
+    new HttpTransport({ host: c.host, port: c.port, https: c.https, auth: c.auth, user: c.user, password: c.password, tlsFingerprint: c.tlsFingerprint, timeoutMs: c.timeoutMs });
   const session = new WinrmSession(transport, label);
   try {
     await session.open();
@@ -291,7 +293,7 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
     transport.close();
     throw e instanceof DriverError ? e : new DriverError(`${label}: ${(e as Error).message}`, { code: 'E_CONNECT' });
   }
-  opts.log?.(`${label}: WinRM shell open (${transport.url}, ${c.auth})`);
+  opts.log?.(`${label}: WinRM shell open (${c.auth})`);
   return new WinrmTarget(session, label, opts.log ?? (() => undefined));
 }
 
@@ -301,6 +303,15 @@ export interface RunningWinrmSimulator extends RunningSimulator {
   simulator: WinrmSimulator;
   /** SHA-256 fingerprint of its certificate (https), as tlsFingerprint wants it. */
   fingerprint: string | null;
+}
+
+/**
+ * The certificate fingerprint the lab simulator of this Server presents (to
+ * pin in committed manifests): derived from the Server's address and its
+ * spec.hostname (or metadata.name), like the simulator does.
+ */
+export function labWinrmFingerprint(address: string, hostname: string): string {
+  return labCertificate(address, hostname).fingerprint256;
 }
 
 export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<string, unknown>; port?: number } = {}): Promise<RunningWinrmSimulator> {

@@ -44,8 +44,8 @@ export interface HttpTransportOptions {
   /** Required pin for HTTPS (any of the forms normaliseCertFingerprint accepts); without it the system CAs decide. */
   tlsFingerprint?: string;
   timeoutMs: number;
-  /** Name for messages (`demo/Server/fs-01`). */
-  label: string;
+  /** Name for messages; the engine already prefixes the target's address, so the driver leaves it empty. */
+  label?: string;
 }
 
 export class HttpTransport implements WsmanTransport {
@@ -70,7 +70,7 @@ export class HttpTransport implements WsmanTransport {
   }
 
   private where(): string {
-    return `${this.o.label} (${this.url})`;
+    return this.o.label ? `${this.o.label} (${this.url})` : this.url;
   }
 
   /** Opens the TCP (and TLS, with pin check) connection for the agent. */
