@@ -6,10 +6,9 @@ import { diffObject } from '../../engine/diff.js';
 import { liveFingerprint } from '../../engine/hash.js';
 import { serverKindDef } from '../../providers/servers/kinds.js';
 import { winrmDriver, winrmKinds, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
+import { ENV, SERVER, TARGET_ADDRESS, resource as baseResource, serverResource } from '../servers/conformance.js';
 
-export const ENV = 'wintest';
-export const SERVER = 'win-01';
-export const TARGET_ADDRESS = `${ENV}/Server/${SERVER}`;
+export { ENV, SERVER, TARGET_ADDRESS };
 export const PASSWORD = 'Lab-Passw0rd!';
 
 export function kindDef(kind: string): KindDef | undefined {
@@ -48,27 +47,15 @@ export async function startLab(opts: { transport?: 'http' | 'https'; auth?: 'bas
   return { sim, target, stop: () => sim.stop() };
 }
 
+/** A resource on the test server (conformance suite's helper, with spec.server filled in). */
 export function resource(kind: string, name: string, spec: Record<string, unknown>): Resource {
-  return {
-    address: `${ENV}/${kind}/${name}`,
-    env: ENV,
-    zone: 'administration',
-    apiVersion: 'einklang/v1',
-    kind,
-    name,
-    labels: {},
-    spec: { server: SERVER, ...spec },
-    pos: { file: `${ENV}/servers.yaml`, line: 1, col: 1 },
-    positions: {},
-    dir: ENV,
-  };
+  return baseResource(kind, name, { server: SERVER, ...spec });
 }
 
+/** The Windows Server resource the objects refer to (validation looks up its os). */
 export function windowsServer(): Resource {
-  return {
-    ...resource('Server', SERVER, {}),
-    spec: { os: 'windows', connection: { driver: 'winrm', host: '127.0.0.1', user: 'Administrator', password: '${secret:WIN_PASSWORD}', tlsFingerprint: 'AB'.repeat(32) } },
-  };
+  const r = serverResource('windows');
+  return { ...r, spec: { ...r.spec, connection: { ...r.spec.connection, user: 'Administrator', password: '${secret:WIN_PASSWORD}', tlsFingerprint: 'AB'.repeat(32) } } };
 }
 
 /** validate (must be clean) + expand, as the engine does, with a Windows Server. */

@@ -13,7 +13,7 @@ import {
 import { parseXml, XmlError } from '../../providers/servers/winrm/xml.js';
 import { BOOTSTRAP, OPS, SCRIPTS, buildScript, recogniseScript } from '../../providers/servers/winrm/scripts.js';
 import { canonicalRegistryPath, registryValueKind, windowsFeatureKind } from '../../providers/servers/winrm/kinds.js';
-import { resource, windowsServer } from './helpers.js';
+import { TARGET_ADDRESS, resource, windowsServer } from './helpers.js';
 
 describe('winrm building blocks', () => {
   it('MD4 matches RFC 1320 test vectors', () => {
@@ -92,7 +92,7 @@ describe('winrm building blocks', () => {
     const ctx = { byAddress: new Map(), resources: [], lookup: () => undefined };
     const [o] = registryValueKind.expand!(r, ctx);
     assert.equal(o.id, 'HKLM:\\SYSTEM\\X\\SMB1');
-    assert.equal(o.target, 'wintest/Server/win-01');
+    assert.equal(o.target, TARGET_ADDRESS);
     assert.deepEqual(registryValueKind.normalize!({ ...o.state }), { path: 'HKLM:\\SYSTEM\\X', name: 'SMB1', type: 'DWord', data: 0 });
     assert.deepEqual(registryValueKind.normalize!({ type: 'QWord', data: 5 }), { type: 'QWord', data: '5' });
     assert.deepEqual(registryValueKind.normalize!({ type: 'Binary', data: '0A:ff' }), { type: 'Binary', data: '0aff' });

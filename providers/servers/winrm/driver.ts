@@ -12,7 +12,7 @@ import type { Change, Diagnostic, Driver, LiveObject, ReadResult, Resource, Runn
 import { DriverError, objectKey } from '../../../engine/types.js';
 import { contentBytes, contentState, unsafeReason, windowsNameProblem, windowsPathProblem } from '../kinds.js';
 import { FEATURE_NAME, canonicalRegistryPath, normalizeRegistryData, registryPathProblem } from './kinds.js';
-import { HttpTransport, type WsmanTransport } from './transport.js';
+import { HttpTransport, type HttpTransportOptions, type WsmanTransport } from './transport.js';
 import { WinrmSession } from './session.js';
 import { POWERSHELL, POWERSHELL_ARGS, buildScript, parseResult, scriptStdin, type Op } from './scripts.js';
 import { clixmlToText } from './wsman.js';
@@ -21,16 +21,8 @@ import { labCertificate } from '../../lab/identity.js';
 
 export const WINRM_KINDS = ['File', 'Directory', 'User', 'Group', 'Service', 'WindowsFeature', 'RegistryValue'];
 
-export interface WinrmConnection {
-  host: string;
-  port: number;
-  https: boolean;
-  auth: 'basic' | 'ntlm';
-  user: string;
-  password: string;
-  tlsFingerprint?: string;
+export interface WinrmConnection extends HttpTransportOptions {
   allowUnencrypted: boolean;
-  timeoutMs: number;
 }
 
 /** Connection settings with defaults: https on 5986, http on 5985, NTLM. */
@@ -284,8 +276,7 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
   }
   if (!c.user) throw new DriverError(`${label}: connection.user is required`, { code: 'E_CONFIG' });
   const transport =
-    opts.transport ??
-    new HttpTransport({ host: c.host, port: c.port, https: c.https, auth: c.auth, user: c.user, password: c.password, tlsFingerprint: c.tlsFingerprint, timeoutMs: c.timeoutMs });
+    opts.transport ?? new HttpTransport(c);
   const session = new WinrmSession(transport, label);
   try {
     await session.open();

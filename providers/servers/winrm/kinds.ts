@@ -10,7 +10,7 @@
  *     a JSON number), MultiString a list of strings, Binary lower-case hex.
  */
 import type { DesiredObject, Diagnostic, ExpandContext, KindDef, Resource, SourcePos } from '../../../engine/types.js';
-import { objectName, serverAddress, serverOs, unsafeReason } from '../kinds.js';
+import { desiredObject, objectName, serverAddress, serverOs, unsafeReason } from '../kinds.js';
 
 export const REGISTRY_TYPES = ['String', 'ExpandString', 'DWord', 'QWord', 'MultiString', 'Binary'] as const;
 export type RegistryType = (typeof REGISTRY_TYPES)[number];
@@ -175,26 +175,9 @@ function validateRegistry(res: Resource, ctx: { byAddress: Map<string, Resource>
 
 // --------------------------------------------------------------- expansion
 
-function desired(res: Resource, id: string, state: Record<string, unknown>): DesiredObject[] {
-  const absent = res.spec?.ensure === 'absent';
-  return [
-    {
-      address: res.address,
-      resource: res.address,
-      kind: res.kind,
-      target: serverAddress(res),
-      id,
-      ensure: absent ? 'absent' : 'present',
-      state: absent ? {} : state,
-      dependsOn: [serverAddress(res)],
-      pos: res.pos,
-    },
-  ];
-}
-
 function expandFeature(res: Resource, _ctx: ExpandContext): DesiredObject[] {
   const name = objectName(res);
-  return desired(res, name, { name });
+  return [desiredObject(res, name, { name })];
 }
 
 function expandRegistry(res: Resource, _ctx: ExpandContext): DesiredObject[] {
@@ -204,7 +187,7 @@ function expandRegistry(res: Resource, _ctx: ExpandContext): DesiredObject[] {
   const state: Record<string, unknown> = { path, name };
   if (s.type !== undefined) state.type = s.type;
   if (s.data !== undefined) state.data = s.data;
-  return desired(res, registryId(path, name), state);
+  return [desiredObject(res, registryId(path, name), state)];
 }
 
 function serverRefs(res: Resource): { pointer: string; kind: string; name: string }[] {
