@@ -46,6 +46,8 @@ export interface TargetFixture {
   packagesAndServices: boolean;
   /** Count of requests the host has served so far, if it can tell (the simulator). */
   requestCount?(): number;
+  /** Authentication attempts the host has seen so far, if it can tell (the simulator). */
+  authAttempts?(): number;
   /** Make the next SFTP writes fail (simulator fault injection), if supported. */
   setFailWrites?(on: boolean): void;
   /** Drop the connection after N more requests, if supported. */
@@ -279,11 +281,17 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
 
     it('refuses a host key that does not match the pin, before sending anything', async () => {
       const before = fx.requestCount?.();
+      const logins = fx.authAttempts?.();
       const wrong = { ...fx.target, connection: { ...fx.target.connection, hostKeyFingerprint: 'SHA256:' + 'A'.repeat(43) } };
       await assert.rejects(fx.driver.connectWriter(wrong), (e: Error) => e instanceof DriverError && /host key mismatch/.test(e.message) && /nothing was sent/.test(e.message));
       const unpinned = { ...fx.target, connection: { ...fx.target.connection, hostKeyFingerprint: undefined } };
       await assert.rejects(fx.driver.connectReader(unpinned), /no hostKeyFingerprint pinned/);
       if (before !== undefined) assert.equal(fx.requestCount!(), before, 'no request reached the host');
+      if (logins !== undefined) {
+        assert.equal(fx.authAttempts!(), logins, 'no credentials were sent');
+        await (await fx.driver.connectReader(fx.target)).close();
+        assert.ok(fx.authAttempts!() > logins, 'a pinned connection does authenticate (the counter works)');
+      }
     });
 
     it('keeps the old file when a write fails (atomic write)', async () => {

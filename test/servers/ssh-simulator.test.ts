@@ -69,6 +69,7 @@ serverConformance('ssh driver against the lab simulator', async () => {
     host: simulatorHostAccess(model),
     packagesAndServices: true,
     requestCount: () => model.requests,
+    authAttempts: () => model.authAttempts,
     setFailWrites: (on) => (model.faults.failWrites = on),
     dropAfter: (n) => (model.faults.dropAfterRequests = n === undefined ? undefined : model.requests + n),
     async cleanup() {

@@ -30,6 +30,7 @@ import { APPLY_COMMAND, READ_COMMAND, encodeApplyFields, encodeReadRequest, pars
 
 const { Client } = ssh2;
 const DEFAULT_TIMEOUT_MS = 30_000;
+const PACKAGE_TIMEOUT_MS = 600_000;
 const MANAGED_KINDS = ['File', 'Directory', 'User', 'Group', 'Package', 'Service'];
 
 /** `SHA256:abc` with or without base64 padding, compared without it. */
@@ -193,7 +194,7 @@ export class SshSession {
     return new DriverError(`${this.target.address}: ${message}`, { code });
   }
 
-  private exec(command: string, stdin: string): Promise<ExecResult> {
+  private exec(command: string, stdin: string, timeoutMs = this.timeoutMs): Promise<ExecResult> {
     if (this.closed) return Promise.reject(this.fail(`connection lost (${this.lostReason})`, 'E_CONNECT'));
     return new Promise((resolve, reject) => {
       this.client.exec(command, (err, stream) => {
@@ -205,8 +206,8 @@ export class SshSession {
         const timer = setTimeout(() => {
           done = true;
           stream.close();
-          reject(this.fail(`command timed out after ${this.timeoutMs} ms`, 'E_TIMEOUT'));
-        }, this.timeoutMs);
+          reject(this.fail(`command timed out after ${timeoutMs} ms`, 'E_TIMEOUT'));
+        }, timeoutMs);
         stream.on('data', (d: Buffer) => out.push(d));
         stream.stderr.on('data', (d: Buffer) => errOut.push(d));
         stream.on('exit', (c: number | null) => (code = c));
@@ -237,7 +238,9 @@ export class SshSession {
   }
 
   private async runApply(fields: ApplyFields): Promise<void> {
-    const r = await this.exec(APPLY_COMMAND, encodeApplyFields(fields));
+    // apt-get may download for minutes; everything else is quick
+    const timeout = String(fields.op).startsWith('pkg-') ? Math.max(this.timeoutMs, PACKAGE_TIMEOUT_MS) : this.timeoutMs;
+    const r = await this.exec(APPLY_COMMAND, encodeApplyFields(fields), timeout);
     if (r.code !== 0) throw this.fail(`${fields.op} ${fields.path ?? fields.name} failed: ${r.stderr.trim().slice(0, 500) || `exit ${r.code}`}`);
   }
 

@@ -71,6 +71,8 @@ export class LinuxHostModel {
   faults: SimFaults = {};
   /** Exec + SFTP requests served so far. */
   requests = 0;
+  /** Authentication attempts (each carries credentials), for "nothing was sent" checks. */
+  authAttempts = 0;
   /** Mutating operations performed (apply ops and SFTP writes), for tests. */
   journal: string[] = [];
 

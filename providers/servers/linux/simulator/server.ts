@@ -65,6 +65,7 @@ export async function startLinuxSimulator(target: TargetSpec, opts: LinuxSimulat
   };
 
   const authenticate = (ctx: AuthContext) => {
+    if (ctx.method !== 'none') model.authAttempts++;
     if (ctx.username !== username) return ctx.reject();
     if (ctx.method === 'publickey' && allowedKey) {
       const pub = allowedKey.getPublicSSH();
