@@ -14,6 +14,10 @@
  * (sent in chunks, so payloads are not limited by the command-line length)
  * and runs it. Results come back on stdout as one line
  * `EINKLANG-RESULT:<base64 of UTF-8 JSON>`, immune to the console code page.
+ *
+ * JSON is handled with .NET's JavaScriptSerializer (MaxJsonLength raised)
+ * rather than ConvertFrom-Json, whose Windows PowerShell 5.1 version stops at
+ * 2 MB (file contents travel inside the JSON).
  */
 
 export const OPS = ['read', 'apply-file', 'apply-directory', 'apply-user', 'apply-group', 'apply-service', 'apply-feature', 'apply-registry'] as const;
@@ -44,10 +48,15 @@ export const POWERSHELL_ARGS = [
 const PRELUDE = String.raw`$ErrorActionPreference = 'Stop'
 $ProgressPreference = 'SilentlyContinue'
 $payload = '__EINKLANG_PAYLOAD__'
-$in = [Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($payload)) | ConvertFrom-Json
+Add-Type -AssemblyName System.Web.Extensions
+$json = New-Object System.Web.Script.Serialization.JavaScriptSerializer
+$json.MaxJsonLength = [int]::MaxValue
+$json.RecursionLimit = 32
+$in = $json.DeserializeObject([Text.Encoding]::UTF8.GetString([Convert]::FromBase64String($payload)))
+# values must be plain .NET objects (strings are cast where a pipeline could wrap them in PSObject)
 function Write-Result($obj) {
-  $json = ConvertTo-Json -InputObject $obj -Depth 10 -Compress
-  [Console]::Out.WriteLine('EINKLANG-RESULT:' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($json)))
+  $text = $json.Serialize($obj)
+  [Console]::Out.WriteLine('EINKLANG-RESULT:' + [Convert]::ToBase64String([Text.Encoding]::UTF8.GetBytes($text)))
 }
 function Short-Name([string]$n) {
   foreach ($p in @($env:COMPUTERNAME + '\', 'BUILTIN\')) {
@@ -105,7 +114,7 @@ const BODIES: Record<Op, string> = {
     foreach ($g in Get-LocalGroup) {
       $m = @()
       try { $m = @(Get-LocalGroupMember -Group $g | ForEach-Object { Short-Name $_.Name }) } catch { $m = @() }
-      $membership[$g.Name] = $m
+      $membership[$g.Name] = [string[]]$m
     }
   }
   $features = $null
@@ -116,22 +125,22 @@ const BODIES: Record<Op, string> = {
     if ($o.kind -eq 'File') {
       if ([IO.File]::Exists($id)) {
         $acl = Get-Acl -LiteralPath $id
-        $state = @{ contentBase64 = [Convert]::ToBase64String([IO.File]::ReadAllBytes($id)); owner = (Short-Name $acl.Owner); group = (Short-Name $acl.Group) }
+        $state = @{ contentBase64 = [Convert]::ToBase64String([IO.File]::ReadAllBytes($id)); owner = [string](Short-Name $acl.Owner); group = [string](Short-Name $acl.Group) }
       }
     } elseif ($o.kind -eq 'Directory') {
       if ([IO.Directory]::Exists($id)) {
         $acl = Get-Acl -LiteralPath $id
-        $state = @{ owner = (Short-Name $acl.Owner); group = (Short-Name $acl.Group) }
+        $state = @{ owner = [string](Short-Name $acl.Owner); group = [string](Short-Name $acl.Group) }
       }
     } elseif ($o.kind -eq 'User') {
       $u = Find-LocalUser $id
       if ($u) {
-        $gs = @($membership.Keys | Where-Object { @($membership[$_]) -contains $u.Name } | Sort-Object)
+        $gs = [string[]]@($membership.Keys | Where-Object { @($membership[$_]) -contains $u.Name } | Sort-Object)
         $state = @{ comment = [string]$u.FullName; groups = $gs }
       }
     } elseif ($o.kind -eq 'Group') {
       $g = Find-LocalGroup $id
-      if ($g) { $state = @{ members = @($membership[$g.Name] | Sort-Object) } }
+      if ($g) { $state = @{ members = [string[]]@($membership[$g.Name] | Sort-Object) } }
     } elseif ($o.kind -eq 'Service') {
       $s = Find-Service $id
       if ($s -and [string]$s.StartType -ne 'Disabled') {
@@ -142,7 +151,7 @@ const BODIES: Record<Op, string> = {
     } elseif ($o.kind -eq 'WindowsFeature') {
       if ($null -eq $features) { $features = @{}; foreach ($f in Get-WindowsFeature) { $features[$f.Name] = $f } }
       $f = $features[$id]
-      if ($f -and $f.Installed) { $state = @{ name = $f.Name } }
+      if ($f -and $f.Installed) { $state = @{ name = [string]$f.Name } }
     } elseif ($o.kind -eq 'RegistryValue') {
       $k = Open-RegKey ([string]$o.path) $false
       if ($k) {
