@@ -30,7 +30,11 @@ function envOf(address: string): string {
   return i < 0 ? address : address.slice(0, i);
 }
 
-export function destructiveCapPolicy(zoneResources: Resource[], changes: Change[]): PolicyResult {
+export function destructiveCapPolicy(
+  zoneResources: Resource[],
+  changes: Change[],
+  byAddress: Map<string, Resource> = new Map(zoneResources.map((r) => [r.address, r])),
+): PolicyResult {
   const deleted = new Map<string, Set<string>>();
   for (const c of changes) {
     if (!Array.isArray(c?.actions) || c.actions.length !== 1 || c.actions[0] !== 'delete') continue;
@@ -41,20 +45,17 @@ export function destructiveCapPolicy(zoneResources: Resource[], changes: Change[
     s.add(resAddr);
   }
   const envs = environmentsByName(zoneResources);
-  const present = new Map<string, Set<string>>();
-  for (const r of zoneResources) {
-    if (META_KINDS.has(r.kind)) continue;
-    let s = present.get(r.env);
-    if (!s) present.set(r.env, (s = new Set()));
-    s.add(r.address);
-  }
+  const present = new Map<string, number>();
+  for (const r of zoneResources) if (!META_KINDS.has(r.kind)) present.set(r.env, (present.get(r.env) ?? 0) + 1);
   const violations: PolicyViolation[] = [];
   for (const [env, del] of deleted) {
     const envRes = envs.get(env);
     const settings = envRes?.spec?.policies ?? {};
     const maxDeletes = num(settings.maxDeletes, DEFAULT_MAX_DELETES);
     const maxPercent = num(settings.maxDeletePercent, DEFAULT_MAX_DELETE_PERCENT);
-    const total = new Set([...(present.get(env) ?? []), ...del]).size;
+    let gone = 0; // deleted resources no longer in the manifests
+    for (const a of del) if (!byAddress.has(a)) gone++;
+    const total = (present.get(env) ?? 0) + gone;
     const percent = total ? (100 * del.size) / total : 100;
     if (del.size > maxDeletes || percent > maxPercent) {
       violations.push({

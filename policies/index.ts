@@ -34,7 +34,7 @@
 import type { Change, Diagnostic, PolicyResult, Resource } from '../engine/types.js';
 import { DEFAULT_CEL_ENGINE, type CelEngineName } from './cel.js';
 import { destructiveCapPolicy } from './destructive.js';
-import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs } from './rules.js';
+import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, type RuleDef } from './rules.js';
 import { literalSecretsPolicy } from './secrets.js';
 import { separationPolicies } from './separation.js';
 import { posAt, where } from './util.js';
@@ -69,29 +69,44 @@ function arr<T>(v: T[] | undefined | null): T[] {
   return Array.isArray(v) ? v.filter((x) => x && typeof x === 'object') : [];
 }
 
-export function evaluateValidatePolicies(input: ValidatePolicyInput): PolicyResult[] {
-  const resources = arr(input.resources);
+interface Prepared {
+  resources: Resource[];
+  zoneResources: Resource[];
+  engine: CelEngineName;
+  ctx: CelContext;
+  defs: RuleDef[];
+}
+
+function prepare(input: ValidatePolicyInput): Prepared {
   const zoneResources = arr(input.zoneResources);
-  const engine = input.engine ?? DEFAULT_CEL_ENGINE;
-  const ctx = new CelContext(zoneResources);
-  const defs = [...builtinRuleDefs, ...policyResourceDefs(zoneResources)];
+  return {
+    resources: arr(input.resources),
+    zoneResources,
+    engine: input.engine ?? DEFAULT_CEL_ENGINE,
+    ctx: new CelContext(zoneResources),
+    defs: [...builtinRuleDefs, ...policyResourceDefs(zoneResources)],
+  };
+}
+
+function validateStage(p: Prepared): PolicyResult[] {
   return [
-    ...guarded('builtin/zone-separation', 'mandatory', () => separationPolicies(resources, zoneResources)),
-    ...guarded('builtin/no-literal-secrets', 'mandatory', () => [literalSecretsPolicy(zoneResources)]),
-    ...guarded('policies', 'mandatory', () => evaluateResourceRules(defs, zoneResources, ctx, engine)),
+    ...guarded('builtin/zone-separation', 'mandatory', () => separationPolicies(p.resources, p.zoneResources)),
+    ...guarded('builtin/no-literal-secrets', 'mandatory', () => [literalSecretsPolicy(p.zoneResources)]),
+    ...guarded('policies', 'mandatory', () => evaluateResourceRules(p.defs, p.zoneResources, p.ctx, p.engine)),
   ];
 }
 
+export function evaluateValidatePolicies(input: ValidatePolicyInput): PolicyResult[] {
+  return validateStage(prepare(input));
+}
+
 export function evaluatePlanPolicies(input: PlanPolicyInput): PolicyResult[] {
-  const zoneResources = arr(input.zoneResources);
+  const p = prepare(input);
   const changes = arr(input.changes);
-  const engine = input.engine ?? DEFAULT_CEL_ENGINE;
-  const ctx = new CelContext(zoneResources);
-  const defs = [...builtinRuleDefs, ...policyResourceDefs(zoneResources)];
   return [
-    ...evaluateValidatePolicies(input),
-    ...guarded('builtin/destructive-change-cap', 'advisory', () => [destructiveCapPolicy(zoneResources, changes)]),
-    ...guarded('policies', 'mandatory', () => evaluateChangeRules(defs, zoneResources, changes, ctx, engine)),
+    ...validateStage(p),
+    ...guarded('builtin/destructive-change-cap', 'advisory', () => [destructiveCapPolicy(p.zoneResources, changes, p.ctx.byAddress())]),
+    ...guarded('policies', 'mandatory', () => evaluateChangeRules(p.defs, p.zoneResources, changes, p.ctx, p.engine)),
   ];
 }
 

@@ -1,18 +1,19 @@
 /** Address arithmetic for the zone-separation policy: CIDR ranges and management hosts. */
 import { isIPv4, isIPv6 } from 'node:net';
 
-export interface Range {
-  family: 4 | 6;
-  /** First and last address of the block, as integers. */
-  start: bigint;
-  end: bigint;
+/** First and last address of a block, as integers (numbers for IPv4, which is cheaper; bigints for IPv6). */
+export type Range = { family: 4; start: number; end: number } | { family: 6; start: bigint; end: bigint };
+
+function ipv4ToNum(s: string): number | null {
+  if (!isIPv4(s)) return null;
+  let v = 0;
+  for (const part of s.split('.')) v = v * 256 + Number(part);
+  return v;
 }
 
 function ipv4ToBig(s: string): bigint | null {
-  if (!isIPv4(s)) return null;
-  let v = 0n;
-  for (const part of s.split('.')) v = (v << 8n) | BigInt(Number(part));
-  return v;
+  const n = ipv4ToNum(s);
+  return n === null ? null : BigInt(n);
 }
 
 function ipv6ToBig(s: string): bigint | null {
@@ -44,16 +45,18 @@ export function parseCidr(text: unknown): Range | null {
   const m = text.trim().match(/^([^/\s]+)\/(\d{1,3})$/);
   if (!m) return null;
   const bits = Number(m[2]);
-  const v4 = ipv4ToBig(m[1]);
-  const family: 4 | 6 = v4 !== null ? 4 : 6;
-  const addr = v4 ?? ipv6ToBig(m[1]);
-  if (addr === null) return null;
-  const width = family === 4 ? 32 : 128;
-  if (bits > width) return null;
-  const hostBits = BigInt(width - bits);
-  const mask = (1n << hostBits) - 1n;
+  const v4 = ipv4ToNum(m[1]);
+  if (v4 !== null) {
+    if (bits > 32) return null;
+    const size = 2 ** (32 - bits);
+    const start = v4 - (v4 % size);
+    return { family: 4, start, end: start + size - 1 };
+  }
+  const addr = ipv6ToBig(m[1]);
+  if (addr === null || bits > 128) return null;
+  const mask = (1n << BigInt(128 - bits)) - 1n;
   const start = addr & ~mask;
-  return { family, start, end: start | mask };
+  return { family: 6, start, end: start | mask };
 }
 
 /** A management host in comparable form: lower case, no brackets, IPv6 expanded. */

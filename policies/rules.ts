@@ -104,9 +104,10 @@ function matches(def: RuleDef, res: Resource): boolean {
 
 /** CEL views of resources and environments, built once per evaluation. */
 export class CelContext {
-  private views = new Map<string, Record<string, unknown>>();
+  private views = new Map<Resource, Record<string, unknown>>();
   private envViews = new Map<string, Record<string, unknown>>();
   private all: Record<string, unknown>[] | null = null;
+  private index: Map<string, Resource> | null = null;
   readonly envs: Map<string, Resource>;
 
   constructor(private zoneResources: Resource[]) {
@@ -114,7 +115,7 @@ export class CelContext {
   }
 
   resource(r: Resource): Record<string, unknown> {
-    let v = this.views.get(r.address);
+    let v = this.views.get(r);
     if (!v) {
       v = {
         address: r.address,
@@ -125,7 +126,7 @@ export class CelContext {
         labels: isPlainObject(r.labels) ? r.labels : {},
         spec: isPlainObject(r.spec) ? r.spec : {},
       };
-      this.views.set(r.address, v);
+      this.views.set(r, v);
     }
     return v;
   }
@@ -138,6 +139,12 @@ export class CelContext {
       this.envViews.set(r.env, v);
     }
     return v;
+  }
+
+  /** The run's resources by address (built on first use). */
+  byAddress(): Map<string, Resource> {
+    if (!this.index) this.index = new Map(this.zoneResources.map((r) => [r.address, r]));
+    return this.index;
   }
 
   resources(): Record<string, unknown>[] {
@@ -199,6 +206,17 @@ function evaluateDef(def: RuleDef, subjects: Subject[], ctx: CelContext, engine:
   return { name: def.name, enforcement: def.enforcement, passed: violations.length === 0, violations };
 }
 
+function byEnv<T>(items: T[], env: (x: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const x of items) {
+    const k = env(x);
+    let l = m.get(k);
+    if (!l) m.set(k, (l = []));
+    l.push(x);
+  }
+  return m;
+}
+
 /** Validate-stage rules over the run's resources. */
 export function evaluateResourceRules(
   defs: RuleDef[],
@@ -206,9 +224,14 @@ export function evaluateResourceRules(
   ctx: CelContext,
   engine: CelEngineName,
 ): PolicyResult[] {
+  const perEnv = byEnv(zoneResources, (r) => r.env);
   return defs
     .filter((d) => d.stage === 'validate')
-    .map((def) => evaluateDef(def, zoneResources.filter((r) => matches(def, r)).map((r) => ({ res: r, address: r.address })), ctx, engine));
+    .map((def) => {
+      const candidates = def.scopeEnv !== undefined ? (perEnv.get(def.scopeEnv) ?? []) : zoneResources;
+      const subjects = candidates.filter((r) => matches(def, r)).map((r) => ({ res: r, address: r.address }));
+      return evaluateDef(def, subjects, ctx, engine);
+    });
 }
 
 /** Plan-stage rules, once per planned change whose resource matches. */
@@ -219,7 +242,7 @@ export function evaluateChangeRules(
   ctx: CelContext,
   engine: CelEngineName,
 ): PolicyResult[] {
-  const byAddress = new Map(zoneResources.map((r) => [r.address, r]));
+  const byAddress = ctx.byAddress();
   const subjects: Subject[] = changes.map((ch) => {
     const resAddr = typeof ch.resource === 'string' ? ch.resource : String(ch.address);
     let res = byAddress.get(resAddr);
@@ -234,7 +257,11 @@ export function evaluateChangeRules(
     }
     return { res, address: ch.address, change: ch };
   });
+  const perEnv = byEnv(subjects, (s) => s.res.env);
   return defs
     .filter((d) => d.stage === 'plan')
-    .map((def) => evaluateDef(def, subjects.filter((s) => matches(def, s.res)), ctx, engine));
+    .map((def) => {
+      const candidates = def.scopeEnv !== undefined ? (perEnv.get(def.scopeEnv) ?? []) : subjects;
+      return evaluateDef(def, candidates.filter((s) => matches(def, s.res)), ctx, engine);
+    });
 }

@@ -22,16 +22,22 @@ const SECRET_WORDS = new Set(['password', 'passwords', 'passwd', 'pwd', 'passphr
 const PUBLIC_WORDS = new Set(['public', 'host']);
 const MAX_DEPTH = 64;
 
+const nameCache = new Map<string, boolean>();
+
 /** True if a field of this name must hold a `${secret:NAME}` reference. */
 export function isSecretFieldName(name: string): boolean {
-  const words = name
-    .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
-    .toLowerCase()
-    .split(/[^a-z0-9]+/)
-    .filter(Boolean);
-  if (words.length === 0) return false;
-  if (words.some((w) => PUBLIC_WORDS.has(w))) return false;
-  return SECRET_WORDS.has(words[words.length - 1]);
+  let hit = nameCache.get(name);
+  if (hit === undefined) {
+    const words = name
+      .replace(/([a-z0-9])([A-Z])/g, '$1 $2')
+      .toLowerCase()
+      .split(/[^a-z0-9]+/)
+      .filter(Boolean);
+    hit = words.length > 0 && !words.some((w) => PUBLIC_WORDS.has(w)) && SECRET_WORDS.has(words[words.length - 1]);
+    if (nameCache.size > 100_000) nameCache.clear();
+    nameCache.set(name, hit);
+  }
+  return hit;
 }
 
 function literal(v: unknown): boolean {
@@ -41,25 +47,32 @@ function literal(v: unknown): boolean {
 
 export function findLiteralSecrets(res: Resource): PolicyViolation[] {
   const out: PolicyViolation[] = [];
-  const report = (pointer: string) => {
-    const field = pointer.slice(1).split('/').join('.');
-    out.push({
-      address: res.address,
-      message: `${field} holds a literal value; write \${secret:NAME} and provide the value at run time`,
-      pos: posAt(res, pointer),
-    });
-  };
-  const walk = (v: unknown, pointer: string, secret: boolean, depth: number): void => {
-    if (depth > MAX_DEPTH) return;
+  // The path is kept as a stack of segments; the pointer string is built only for a finding.
+  const path: (string | number)[] = [];
+  const walk = (v: unknown, secret: boolean): void => {
+    if (path.length > MAX_DEPTH) return;
     if (Array.isArray(v)) {
-      v.forEach((x, i) => walk(x, `${pointer}/${i}`, secret, depth + 1));
+      for (let i = 0; i < v.length; i++) {
+        path.push(i);
+        walk(v[i], secret);
+        path.pop();
+      }
     } else if (isPlainObject(v)) {
-      for (const [k, x] of Object.entries(v)) walk(x, `${pointer}/${seg(k)}`, isSecretFieldName(k), depth + 1);
+      for (const k in v) {
+        if (!Object.prototype.hasOwnProperty.call(v, k)) continue;
+        path.push(k);
+        walk(v[k], isSecretFieldName(k));
+        path.pop();
+      }
     } else if (secret && literal(v)) {
-      report(pointer);
+      out.push({
+        address: res.address,
+        message: `spec.${path.join('.')} holds a literal value; write \${secret:NAME} and provide the value at run time`,
+        pos: posAt(res, '/spec/' + path.map(seg).join('/')),
+      });
     }
   };
-  walk(res.spec, '/spec', false, 0);
+  walk(res.spec, false);
   return out;
 }
 

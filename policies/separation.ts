@@ -53,13 +53,14 @@ interface Entry {
 
 class Collector {
   private byKey = new Map<string, Entry>();
-  constructor(private inRun: Set<string>) {}
+  /** `runEnvs`: the environments of the run; a resource is in the run if its environment is. */
+  constructor(private runEnvs: Set<string>) {}
 
   /** Record that `a` and `b` clash (ignored within one environment or outside the run). */
   add(a: Item, b: Item, what: 'host' | 'subnet'): void {
     if (a.res.env === b.res.env) return;
-    const aIn = this.inRun.has(a.res.address);
-    const bIn = this.inRun.has(b.res.address);
+    const aIn = this.runEnvs.has(a.res.env);
+    const bIn = this.runEnvs.has(b.res.env);
     if (!aIn && !bIn) return;
     const cat: Category = a.res.zone !== b.res.zone ? 'zone' : 'env';
     // The primary is the run's resource; if both are in the run, the school one
@@ -137,8 +138,7 @@ function subnetItems(resources: Resource[]): (Item & { range: Range })[] {
  * `zoneResources` are the run's resources (reported ones must include one of them).
  */
 export function separationPolicies(resources: Resource[], zoneResources: Resource[]): PolicyResult[] {
-  const inRun = new Set(zoneResources.map((r) => r.address));
-  const col = new Collector(inRun);
+  const col = new Collector(new Set(zoneResources.map((r) => r.env)));
 
   for (const group of managementItems(resources).values()) {
     if (group.length < 2) continue;
