@@ -116,6 +116,11 @@ describe('ssh driver: quoting and protocol', () => {
       const res = await r.read([{ kind: 'File', id: '/etc/hostname', state: {} }]);
       assert.equal(res.objects[objectKey('File', '/etc/hostname')]?.state.content, 'lab\n');
       assert.equal('applyChange' in r, false, 'a reader has no write methods');
+      (sim.model as LinuxHostModel).faults.latencyMs = 150;
+      const t0 = Date.now();
+      await r.read([{ kind: 'User', id: 'root', state: {} }]);
+      assert.ok(Date.now() - t0 >= 140, 'latency fault delays the answer');
+      (sim.model as LinuxHostModel).faults.latencyMs = 0;
       await r.close();
       await assert.rejects(sshDriver.connectReader({ ...target, connection: { ...target.connection, password: 'wrong' } }), /cannot connect/);
       // a raw client may connect, but only the driver's two scripts run
