@@ -88,6 +88,41 @@ function cached(compileFn: (expr: string) => CompileOutcome): (expr: string) => 
   };
 }
 
+/**
+ * Wrap a library's compiled function as a CompiledRule: every declared
+ * variable is bound (unbound ones as null), errors come back as values.
+ * `run` returns the library's result, or throws; `isError` recognises a
+ * returned error value.
+ */
+function compiledRule(expr: string, run: (ctx: Record<string, any>) => unknown, isError: (r: unknown) => boolean = () => false): CompileOutcome {
+  return {
+    ok: true,
+    rule: {
+      uses: usesFn(expr),
+      evaluate(vars) {
+        try {
+          const ctx: Record<string, any> = {};
+          for (const v of CEL_VARIABLES) ctx[v] = vars[v] ?? null;
+          const r = run(ctx);
+          return isError(r) ? { ok: false, error: oneLine(r) } : { ok: true, value: r };
+        } catch (e) {
+          return { ok: false, error: oneLine(e) };
+        }
+      },
+    },
+  };
+}
+
+function guardedCompile(fn: (expr: string) => CompileOutcome): (expr: string) => CompileOutcome {
+  return cached((expr) => {
+    try {
+      return fn(expr);
+    } catch (e) {
+      return { ok: false, error: oneLine(e) };
+    }
+  });
+}
+
 // ------------------------------------------------------------------ cel-js
 
 function makeCelJs(): CelEngine {
@@ -99,33 +134,14 @@ function makeCelJs(): CelEngine {
   for (const v of CEL_VARIABLES) env.registerVariable(v, 'dyn');
   return {
     name: 'cel-js',
-    compile: cached((expr) => {
-      try {
-        const fn = env.parse(expr);
-        const checked = fn.check();
-        if (!checked.valid) return { ok: false, error: oneLine(checked.error) };
-        if (checked.type !== 'bool' && checked.type !== 'dyn') {
-          return { ok: false, error: `rule must evaluate to bool, not ${checked.type}` };
-        }
-        return {
-          ok: true,
-          rule: {
-            uses: usesFn(expr),
-            evaluate(vars) {
-              try {
-                // Every declared variable must be bound; unbound ones are null.
-                const ctx: Record<string, unknown> = {};
-                for (const v of CEL_VARIABLES) ctx[v] = vars[v] ?? null;
-                return { ok: true, value: fn(ctx) };
-              } catch (e) {
-                return { ok: false, error: oneLine(e) };
-              }
-            },
-          },
-        };
-      } catch (e) {
-        return { ok: false, error: oneLine(e) };
+    compile: guardedCompile((expr) => {
+      const fn = env.parse(expr);
+      const checked = fn.check();
+      if (!checked.valid) return { ok: false, error: oneLine(checked.error) };
+      if (checked.type !== 'bool' && checked.type !== 'dyn') {
+        return { ok: false, error: `rule must evaluate to bool, not ${checked.type}` };
       }
+      return compiledRule(expr, (ctx) => fn(ctx));
     }),
   };
 }
@@ -136,29 +152,9 @@ function makeBufbuild(): CelEngine {
   const env = celEnv({});
   return {
     name: 'bufbuild',
-    compile: cached((expr) => {
-      try {
-        const fn = bufPlan(env, bufParse(expr));
-        return {
-          ok: true,
-          rule: {
-            uses: usesFn(expr),
-            evaluate(vars) {
-              try {
-                const ctx: Record<string, any> = {};
-                for (const v of CEL_VARIABLES) ctx[v] = vars[v] ?? null;
-                const r = fn(ctx);
-                if (isCelError(r)) return { ok: false, error: oneLine(r) };
-                return { ok: true, value: r };
-              } catch (e) {
-                return { ok: false, error: oneLine(e) };
-              }
-            },
-          },
-        };
-      } catch (e) {
-        return { ok: false, error: oneLine(e) };
-      }
+    compile: guardedCompile((expr) => {
+      const fn = bufPlan(env, bufParse(expr));
+      return compiledRule(expr, (ctx) => fn(ctx), isCelError);
     }),
   };
 }
