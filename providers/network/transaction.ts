@@ -13,7 +13,7 @@
  * configuration read back equals the snapshot.
  */
 import { DriverError } from '../../engine/types.js';
-import { describeConfigDifference, sameConfig, type SwitchConfig, type SwitchOp } from './model.js';
+import { cloneConfig, describeConfigDifference, sameConfig, type SwitchConfig, type SwitchOp } from './model.js';
 
 export interface TransactionDevice {
   /** Full configuration read on the current session. */
@@ -83,7 +83,7 @@ async function rollback(dev: TransactionDevice, before: SwitchConfig, o: Transac
  */
 export async function runTransaction(dev: TransactionDevice, ops: SwitchOp[], o: TransactionOptions): Promise<void> {
   if (ops.length === 0) return;
-  const before = await dev.readConfig();
+  const before = cloneConfig(await dev.readConfig());
   try {
     await dev.begin();
   } catch (err) {

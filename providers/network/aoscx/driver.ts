@@ -14,7 +14,7 @@
  */
 import type { Change, Driver, Resource, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError } from '../../../engine/types.js';
-import { defaultPort, opsFromChanges, readResultFromConfig, type SwitchConfig, type SwitchOp } from '../model.js';
+import { cloneConfig, defaultPort, opsFromChanges, readResultFromConfig, type SwitchConfig, type SwitchOp } from '../model.js';
 import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from '../connection.js';
 import { runTransaction, type TransactionDevice } from '../transaction.js';
 import { AoscxClient, type AoscxConnection } from './client.js';
@@ -58,8 +58,9 @@ class AoscxTransaction implements TransactionDevice {
   }
 
   async readConfig(): Promise<SwitchConfig> {
-    this.current = await readConfig(this.c);
-    return this.current;
+    const config = await readConfig(this.c);
+    this.current = cloneConfig(config); // apply() keeps this copy up to date; the caller's stays as read
+    return config;
   }
 
   async begin(): Promise<void> {
