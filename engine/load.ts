@@ -63,16 +63,19 @@ export function firstInvalidUtf8(buf: Buffer): number {
   return -1;
 }
 
+/** Line and column (in characters, like the YAML positions; a leading BOM does not count) of a byte offset. */
 function posOfOffset(buf: Buffer, offset: number): { line: number; col: number } {
   let line = 1;
-  let lineStart = 0;
-  for (let i = 0; i < offset; i++) {
+  let lineStart = buf[0] === 0xef && buf[1] === 0xbb && buf[2] === 0xbf ? 3 : 0;
+  for (let i = lineStart; i < offset; i++) {
     if (buf[i] === 0x0a) {
       line++;
       lineStart = i + 1;
     }
   }
-  return { line, col: offset - lineStart + 1 };
+  let col = 1;
+  for (let i = lineStart; i < offset; i++) if ((buf[i] & 0xc0) !== 0x80) col++;
+  return { line, col };
 }
 
 /** Load every document of one manifest file. `displayName` is how the file is named in diagnostics. */
@@ -120,12 +123,15 @@ export function loadText(text: string, file: string, dir: string): LoadResult {
     return { documents, diagnostics: [{ severity: 'error', code: 'E_TOO_MANY_DOCUMENTS', message: `more than ${MAX_DOCUMENTS_PER_FILE} documents in one file`, pos: { file, line: 1, col: 1 } }] };
   }
   list.forEach((doc, index) => {
-    const errs = [...doc.errors];
+    // Warnings are errors here: an unknown tag (`!!python/object`, `!vault`) or YAML version would
+    // otherwise be dropped silently and the value used as a plain string.
+    const errs = [...doc.errors, ...doc.warnings];
     for (const err of errs) {
-      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage(err.code, err.message), pos: at(err.pos[0]) });
+      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage(err.code, err.message), pos: at(unclosedStart(doc.contents as YamlNode, err.code, err.pos[0]) ?? err.pos[0]) });
     }
     if (errs.length) return;
-    if (doc.contents == null) return; // empty document (e.g. a trailing ---)
+    // An empty document (a trailing `---`, `---` twice, only comments) is no resource; yaml gives it an empty null scalar.
+    if (doc.contents == null || (isScalar(doc.contents) && doc.contents.value === null && doc.contents.range?.[0] === doc.contents.range?.[1])) return;
     const start = doc.contents.range ? doc.contents.range[0] : 0;
     const aliasCount = countAliases(doc.contents as YamlNode);
     if (aliasCount > MAX_ALIAS_COUNT) {
@@ -136,7 +142,11 @@ export function loadText(text: string, file: string, dir: string): LoadResult {
     try {
       value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT });
     } catch (e) {
-      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage('', (e as Error).message), pos: at(start) });
+      // Thrown while resolving aliases: an undefined alias, or expansion beyond maxAliasCount (billion laughs).
+      const message = (e as Error).message;
+      const unresolved = /^Unresolved alias.*: (.+)$/.exec(message.split('\n')[0]);
+      const code = /alias count/i.test(message) ? 'E_YAML_ALIASES' : 'E_YAML';
+      diagnostics.push({ severity: 'error', code, message: yamlMessage('', message), pos: at((unresolved && aliasOffset(doc.contents as YamlNode, unresolved[1])) ?? start) });
       return;
     }
     const positions: Record<string, [number, number]> = {};
@@ -146,10 +156,43 @@ export function loadText(text: string, file: string, dir: string): LoadResult {
   return { documents, diagnostics };
 }
 
+/**
+ * yaml reports an unclosed quote or flow collection where it gave up (often
+ * the end of the file); point at the opening quote or bracket instead.
+ */
+function unclosedStart(node: YamlNode | null | undefined, code: string, offset: number): number | undefined {
+  if (code !== 'MISSING_CHAR' && code !== 'BAD_INDENT') return undefined;
+  let best: number | undefined;
+  const walk = (x: unknown): void => {
+    if (!x) return;
+    if (isPair(x)) return (walk(x.key), walk(x.value));
+    const n = x as YamlNode;
+    const opens = isScalar(n) ? n.type === 'QUOTE_DOUBLE' || n.type === 'QUOTE_SINGLE' : (isMap(n) || isSeq(n)) && n.flow;
+    if (opens && n.range && n.range[1] === offset && (best === undefined || n.range[0] > best)) best = n.range[0];
+    if (isMap(n) || isSeq(n)) for (const item of n.items) walk(item);
+  };
+  walk(node);
+  return best;
+}
+
 function yamlMessage(code: string, message: string): string {
   // yaml's messages end with "at line X, column Y" plus a code frame; the position is printed separately.
   const first = message.split('\n')[0].replace(/ at line \d+, column \d+:?\s*$/, '');
   return code ? `${first} (${code})` : first;
+}
+
+/** Offset of the first alias `*name` in a document. */
+function aliasOffset(node: YamlNode | null | undefined, name: string): number | undefined {
+  let found: number | undefined;
+  const walk = (x: unknown): void => {
+    if (!x || found !== undefined) return;
+    if (isAlias(x)) {
+      if (x.source === name && x.range) found = x.range[0];
+    } else if (isMap(x) || isSeq(x)) for (const item of x.items) walk(item);
+    else if (isPair(x)) (walk(x.key), walk(x.value));
+  };
+  walk(node);
+  return found;
 }
 
 function countAliases(node: YamlNode | null | undefined): number {
