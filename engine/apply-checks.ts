@@ -4,29 +4,33 @@
  * apply, the journal. `apply` calls checkBeforeApply before it opens any
  * connection; nothing reaches a device unless it says ok.
  */
+import { readFileSync } from 'node:fs';
 import type { Change, Diagnostic, Plan, PolicyResult } from './types.js';
-import type { Workspace } from './workspace.js';
+import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
 import { computePlanHash } from './plan-file.js';
-import { gitUserEmail } from './git.js';
+import { evaluatePlanPolicies, evaluateValidatePolicies, policyDiagnostics } from '../policies/index.js';
+import { applyGate } from './governance/gate.js';
+import { planAuthor } from './governance/approvals.js';
+import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
+import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
+import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 
 export interface GateResult {
   ok: boolean;
   reasons: string[];
-  /** Releases whatever the gate took (the environment lock). */
+  /** Releases whatever the gate took (the environment locks). */
   release?: () => Promise<void>;
-  /** Context the journal needs. */
-  journal?: { dir: string; emergency: boolean; approvers: string[] };
+  /** What the journal records. */
+  journal?: { envDirs: string[]; emergency: boolean; approvers: string[] };
 }
 
 /** Who made the plan: --author, the CI's user variables, or git's user.email. */
 export function resolveAuthor(explicit?: string): string | null {
-  if (explicit) return explicit;
-  const env = process.env;
-  return env.EINKLANG_AUTHOR || env.GITLAB_USER_EMAIL || env.GITLAB_USER_LOGIN || env.GITHUB_ACTOR || gitUserEmail() || env.USER || null;
+  return planAuthor({ author: explicit ?? null });
 }
 
-/** Approval rules of a run: the strictest of its environments. */
+/** Approval rules of a run: the strictest of its environments (0 when an environment declares none). */
 export function planApprovalRules(ws: Workspace): { count: number; groups: string[] } {
   let count = 0;
   const groups = new Set<string>();
@@ -38,28 +42,115 @@ export function planApprovalRules(ws: Workspace): { count: number; groups: strin
   return { count, groups: [...groups].sort() };
 }
 
-/** Validate-time policies (repository-wide). */
-export function validatePolicies(_ws: Workspace): Diagnostic[] {
-  return [];
+/** Validate-time policies over the whole repository (zone separation needs every environment). */
+export function validatePolicies(ws: Workspace): Diagnostic[] {
+  return policyDiagnostics(evaluateValidatePolicies({ resources: ws.repository, zoneResources: ws.resources }));
 }
 
-/** Plan-time policies over the planned changes. */
-export function planPolicies(_ws: Workspace, _changes: Change[]): PolicyResult[] {
-  return [];
+/** Plan-time policies (they include the validate-time ones) over the planned changes. */
+export function planPolicies(ws: Workspace, changes: Change[]): PolicyResult[] {
+  return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes });
 }
 
-export async function checkBeforeApply(plan: Plan, _ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
-  const reasons: string[] = [];
-  if (computePlanHash(plan) !== plan.hash) reasons.push('the plan file was modified after it was made (hash mismatch); re-plan');
-  if (!plan.complete) reasons.push('the plan is incomplete: some targets could not be read when it was made');
-  else if (!plan.applyable) reasons.push('the plan is not applyable (a mandatory policy failed)');
-  if (plan.zone !== 'school' && plan.zone !== 'administration') reasons.push('the plan names no zone');
-  return { ok: reasons.length === 0, reasons };
+export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
+  // Integrity first: an edited plan is refused before anything else is read.
+  if (computePlanHash(plan) !== plan.hash) return { ok: false, reasons: ['plan hash does not match its content (hash mismatch): the plan was modified after it was made; re-plan'] };
+  if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
+  if (plan.zone !== 'school' && plan.zone !== 'administration') return { ok: false, reasons: ['the plan names no single zone'] };
+
+  // Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan.
+  const paths = plan.source?.paths ?? [];
+  const ws = loadWorkspace(paths, { repositoryWide: false, singleZone: true });
+  if (hasErrors(ws.diagnostics)) {
+    const first = ws.diagnostics.find((d) => d.severity === 'error')!;
+    return { ok: false, reasons: [`the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}`] };
+  }
+  const gate = applyGate(plan, {
+    reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'),
+    environments: ws.resources.filter((r) => r.kind === 'Environment'),
+    now: new Date(),
+    emergency: ctx.emergency,
+  });
+  if (!gate.ok) return { ok: false, reasons: gate.reasons };
+  if (!plan.changes.length) return { ok: true, reasons: [] };
+
+  // The environments' locks: two applies to one environment never both run.
+  const envDirs = ws.folders.map((f) => f.dir);
+  try {
+    const locks = await acquireAll(envDirs.map(envLockStore), {
+      holder: `${plan.author ?? 'unknown'} (plan ${plan.hash.slice(0, 19)})`,
+      wait: ctx.waitSeconds > 0,
+      timeoutMs: ctx.waitSeconds * 1000,
+    });
+    return { ok: true, reasons: [], release: locks.release, journal: { envDirs, emergency: ctx.emergency, approvers: gate.approvers } };
+  } catch (e) {
+    if (e instanceof LockHeldError) return { ok: false, reasons: [e.message] };
+    throw e;
+  }
 }
 
-export async function finishApply(_gate: GateResult, _plan: Plan, _report: ApplyReport): Promise<void> {}
+/** Every apply that ran appends one entry to the hash-chained journal of each of its environments. */
+export async function finishApply(gate: GateResult, plan: Plan, report: ApplyReport): Promise<void> {
+  if (!gate.journal) return;
+  const results: JournalResult[] = [
+    ...report.applied.map((address) => ({ address, status: 'applied' as const })),
+    ...report.failed.map((f) => ({ address: f.address, status: 'failed' as const, message: f.message })),
+    ...report.skipped.map((s) => ({ address: s.address, status: 'skipped' as const, message: s.reason })),
+  ];
+  for (const dir of gate.journal.envDirs) {
+    await appendJournal(journalPath(dir), {
+      author: plan.author,
+      approvers: gate.journal.approvers,
+      planHash: plan.hash,
+      emergency: gate.journal.emergency,
+      results,
+      refused: report.refused,
+      environments: plan.environments,
+      zone: plan.zone,
+    });
+  }
+}
 
-export async function governanceCommand(command: string, _args: string[], _opts: Record<string, unknown>): Promise<number> {
-  process.stderr.write(`einklang: ${command} is not available in this build\n`);
+/** keygen, approve, unlock, journal verify. */
+export async function governanceCommand(command: string, args: string[], opts: Record<string, string | boolean | undefined>): Promise<number> {
+  let r: { exitCode: number; output: string[] };
+  switch (command) {
+    case 'keygen':
+      if (typeof opts.out !== 'string') return usage('keygen needs --out DIR');
+      r = cmdKeygen({ out: opts.out, name: opts.name as string | undefined });
+      break;
+    case 'approve': {
+      if (args.length !== 1 || typeof opts.key !== 'string') return usage('approve needs a plan FILE and --key KEYFILE');
+      r = cmdApprove(args[0], opts.key, { reviewer: opts.name as string | undefined, reviewers: reviewersOfPlan(args[0]) });
+      break;
+    }
+    case 'unlock':
+      if (args.length !== 1 || typeof opts.id !== 'string') return usage('unlock needs an environment folder and --id ID');
+      r = await cmdUnlock(args[0], opts.id);
+      break;
+    case 'journal':
+      if (args[0] !== 'verify' || args.length > 2) return usage('journal verify [FILE|ENVDIR]');
+      r = cmdJournalVerify(args[1] ?? '.');
+      break;
+    default:
+      return usage(`unknown command ${command}`);
+  }
+  for (const line of r.output) (r.exitCode === 0 ? process.stdout : process.stderr).write(line + '\n');
+  return r.exitCode;
+}
+
+/** The Reviewer resources of a plan's environments, to name the signer; none if they cannot be loaded. */
+function reviewersOfPlan(planFile: string) {
+  try {
+    const plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
+    const ws = loadWorkspace(plan.source?.paths ?? [], { repositoryWide: false });
+    return ws.resources.filter((r) => r.kind === 'Reviewer');
+  } catch {
+    return []; // cmdApprove reports an unreadable plan itself
+  }
+}
+
+function usage(msg: string): number {
+  process.stderr.write(`einklang: ${msg}\n`);
   return 1;
 }

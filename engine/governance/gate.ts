@@ -9,7 +9,7 @@
  * - a plan that is not applyable (mandatory policy violation, incomplete read);
  * - an environment of the plan missing from ctx.environments, or of another zone;
  * - approvals that are forged, too few, from the wrong group, or the author's own
- *   (per environment: Environment.spec.approvals.required, default 1, never
+ *   (per environment: Environment.spec.approvals.required, default 0, never
  *   less than the plan's approvalsRequired.count; groups from the Environment,
  *   else from the plan);
  *   extra approvals: the sum of policy results' extraApprovals (destructive
@@ -21,7 +21,13 @@ import { extraApprovals as policyExtra } from '../../policies/index.js';
 import { computePlanHash, verifyApprovals } from './approvals.js';
 import { checkChangeWindow } from './change-windows.js';
 
-export const DEFAULT_REQUIRED_APPROVALS = 1;
+/**
+ * Approvals an environment needs when it declares none. Zero, so that a
+ * repository can adopt einklang before it has reviewers; every real
+ * environment declares `spec.approvals` (the demo city asks for two), and the
+ * plan shows how many approvals it needs.
+ */
+export const DEFAULT_REQUIRED_APPROVALS = 0;
 
 export interface GateContext {
   /** Reviewer resources of the repository. */

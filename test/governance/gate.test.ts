@@ -86,13 +86,15 @@ describe('governance apply gate', () => {
     assert.equal(applyGate(p, ctx()).ok, true);
   });
 
-  it('never needs fewer approvals than the plan states, and defaults to one', () => {
+  it('never needs fewer approvals than the plan states, and needs none where nothing is declared', () => {
     const lax = environment('school-a', 'school', {});
     assert.equal(applyGate(signed(alice), ctx({ environments: [lax] })).ok, false); // plan says 2
     const p = makePlan({ approvalsRequired: { count: 0, groups: [] } });
-    assert.equal(applyGate(p, ctx({ environments: [lax] })).ok, false);
-    p.approvals = [signPlan(p, alice.key, 'alice')];
     assert.equal(applyGate(p, ctx({ environments: [lax] })).ok, true);
+    const strict = environment('school-a', 'school', { approvals: { required: 1 } });
+    assert.equal(applyGate(p, ctx({ environments: [strict] })).ok, false, 'the environment as it is now can demand more than the plan says');
+    p.approvals = [signPlan(p, alice.key, 'alice')];
+    assert.equal(applyGate(p, ctx({ environments: [strict] })).ok, true);
   });
 });
 
