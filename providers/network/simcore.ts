@@ -5,6 +5,7 @@
  * front-ends (SSH CLI, HTTPS REST) sit on top of one SwitchSim each.
  */
 import { EventEmitter } from 'node:events';
+import type { Server, Socket } from 'node:net';
 import type { RunningSimulator } from '../../engine/types.js';
 import { cloneConfig, type PortConfig, type SwitchConfig } from './model.js';
 
@@ -212,3 +213,27 @@ export interface RunningSwitchSimulator extends RunningSimulator {
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * A new TCP connection reaches the switch only while its management path is
+ * up (otherwise it is reset); admitted sockets are tracked for stop().
+ */
+export function admitSocket(sim: SwitchSim, sockets: Set<Socket>, sock: Socket): boolean {
+  sock.on('error', () => undefined);
+  if (!sim.reachable()) {
+    sock.destroy();
+    return false;
+  }
+  sockets.add(sock);
+  sock.on('close', () => sockets.delete(sock));
+  return true;
+}
+
+/** Listen on host:port (0 = any free port); resolves with the bound port. */
+export async function listen(server: Server, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+  return (server.address() as { port: number }).port;
+}

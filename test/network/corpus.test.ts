@@ -14,6 +14,10 @@ import {
   parseShowVlans,
 } from '../../providers/network/ios/parsers.js';
 import { expandAoscxInterfaces, parseAoscxShowVlan } from '../../providers/network/aoscx/parsers.js';
+import { switchConfigFromIos } from '../../providers/network/ios/parsers.js';
+import { renderRunningConfig, renderShowInterfacesSwitchport, renderShowVlanBrief } from '../../providers/network/ios/simulator/render.js';
+import { defaultPort } from '../../providers/network/model.js';
+import { SwitchSim } from '../../providers/network/simcore.js';
 
 const CORPUS = resolve(process.cwd(), '../shared/corpus/network/ntc-templates');
 
@@ -29,6 +33,13 @@ function cases(dir: string): { name: string; raw: string; expected: any[] }[] {
     }));
 }
 
+/** Compare parsed entries, mapped to the .yml field names, with those fields of the .yml entries. */
+function check(c: { expected: any[] }, got: Record<string, unknown>[]): void {
+  const keys = Object.keys(got[0] ?? {});
+  const want = c.expected.map((e) => Object.fromEntries(keys.map((k) => [k, e[k]])));
+  assert.deepEqual(got, want);
+}
+
 describe('network corpus parsers (ntc-templates)', function () {
   before(function () {
     assert.ok(existsSync(CORPUS), `corpus not found at ${CORPUS} (run the tests from the project root)`);
@@ -36,11 +47,7 @@ describe('network corpus parsers (ntc-templates)', function () {
 
   describe('cisco_ios show vlan', () => {
     for (const c of cases('cisco_ios/show_vlan')) {
-      it(c.name, () => {
-        const got = parseShowVlan(c.raw).map((v) => ({ vlan_id: v.vlanId, vlan_name: v.name, status: v.status, interfaces: v.interfaces }));
-        const want = c.expected.map((e) => ({ vlan_id: e.vlan_id, vlan_name: e.vlan_name, status: e.status, interfaces: e.interfaces }));
-        assert.deepEqual(got, want);
-      });
+      it(c.name, () => check(c, parseShowVlan(c.raw).map((v) => ({ vlan_id: v.vlanId, vlan_name: v.name, status: v.status, interfaces: v.interfaces }))));
     }
   });
 
@@ -48,23 +55,18 @@ describe('network corpus parsers (ntc-templates)', function () {
     const all = cases('cisco_ios/show_vlans');
     it('has the corpus files', () => assert.ok(all.length >= 10));
     for (const c of all) {
-      it(c.name, () => {
-        const got = parseShowVlans(c.raw).map((v) => ({
-          vlan_id: v.vlanId,
-          interfaces: v.interfaces,
-          inner_vlans: v.innerVlans,
-          ip_addresses: v.ipAddresses,
-          ipv6_addresses: v.ipv6Addresses,
-        }));
-        const want = c.expected.map((e) => ({
-          vlan_id: e.vlan_id,
-          interfaces: e.interfaces,
-          inner_vlans: e.inner_vlans,
-          ip_addresses: e.ip_addresses,
-          ipv6_addresses: e.ipv6_addresses,
-        }));
-        assert.deepEqual(got, want);
-      });
+      it(c.name, () =>
+        check(
+          c,
+          parseShowVlans(c.raw).map((v) => ({
+            vlan_id: v.vlanId,
+            interfaces: v.interfaces,
+            inner_vlans: v.innerVlans,
+            ip_addresses: v.ipAddresses,
+            ipv6_addresses: v.ipv6Addresses,
+          })),
+        ),
+      );
     }
   });
 
@@ -72,73 +74,49 @@ describe('network corpus parsers (ntc-templates)', function () {
     const all = cases('cisco_ios/show_interfaces_switchport');
     it('has the corpus files', () => assert.ok(all.length >= 8));
     for (const c of all) {
-      it(c.name, () => {
-        const got = parseShowInterfacesSwitchport(c.raw).map((p) => ({
-          interface: p.interface,
-          switchport: p.switchport,
-          switchport_negotiation: p.negotiation,
-          mode: p.mode,
-          admin_mode: p.adminMode,
-          access_vlan: p.accessVlan,
-          native_vlan: p.nativeVlan,
-          voice_vlan: p.voiceVlan,
-          trunking_vlans: p.trunkingVlans,
-        }));
-        const want = c.expected.map((e) => ({
-          interface: e.interface,
-          switchport: e.switchport,
-          switchport_negotiation: e.switchport_negotiation,
-          mode: e.mode,
-          admin_mode: e.admin_mode,
-          access_vlan: e.access_vlan,
-          native_vlan: e.native_vlan,
-          voice_vlan: e.voice_vlan,
-          trunking_vlans: e.trunking_vlans,
-        }));
-        assert.deepEqual(got, want);
-      });
+      it(c.name, () =>
+        check(
+          c,
+          parseShowInterfacesSwitchport(c.raw).map((p) => ({
+            interface: p.interface,
+            switchport: p.switchport,
+            switchport_negotiation: p.negotiation,
+            mode: p.mode,
+            admin_mode: p.adminMode,
+            access_vlan: p.accessVlan,
+            native_vlan: p.nativeVlan,
+            voice_vlan: p.voiceVlan,
+            trunking_vlans: p.trunkingVlans,
+          })),
+        ),
+      );
     }
   });
 
   describe('cisco_ios show running-config interface', () => {
     for (const c of cases('cisco_ios/show_running-config_interface')) {
-      it(c.name, () => {
-        const got = parseRunningConfigInterfaces(c.raw).map((i) => ({
-          interface: i.interface,
-          description: i.description,
-          outer_vlan: i.outerVlan ?? '',
-          inner_vlan: i.innerVlan ?? '',
-          ip_address: i.ipAddress ?? '',
-          netmask: i.netmask ?? '',
-          vrf: i.vrf ?? '',
-          mtu: i.mtu ?? '',
-        }));
-        const want = c.expected.map((e) => ({
-          interface: e.interface,
-          description: e.description,
-          outer_vlan: e.outer_vlan,
-          inner_vlan: e.inner_vlan,
-          ip_address: e.ip_address,
-          netmask: e.netmask,
-          vrf: e.vrf,
-          mtu: e.mtu,
-        }));
-        assert.deepEqual(got, want);
-      });
+      it(c.name, () =>
+        check(
+          c,
+          parseRunningConfigInterfaces(c.raw).map((i) => ({
+            interface: i.interface,
+            description: i.description,
+            outer_vlan: i.outerVlan ?? '',
+            inner_vlan: i.innerVlan ?? '',
+            ip_address: i.ipAddress ?? '',
+            netmask: i.netmask ?? '',
+            vrf: i.vrf ?? '',
+            mtu: i.mtu ?? '',
+          })),
+        ),
+      );
     }
   });
 
   describe('aruba_aoscx show vlan', () => {
     for (const c of cases('aruba_aoscx/show_vlan')) {
       it(c.name, () => {
-        const got = parseAoscxShowVlan(c.raw).map((v) => ({
-          vlan_id: v.vlanId,
-          vlan_name: v.name,
-          status: v.status,
-          reason: v.reason,
-          type: v.type,
-          interfaces: v.interfaces,
-        }));
+        const got = parseAoscxShowVlan(c.raw).map((v) => ({ vlan_id: v.vlanId, vlan_name: v.name, status: v.status, reason: v.reason, type: v.type, interfaces: v.interfaces }));
         assert.deepEqual(got, c.expected);
       });
       it(`${c.name}: memberships expand to single ports`, () => {
@@ -148,5 +126,21 @@ describe('network corpus parsers (ntc-templates)', function () {
         assert.ok(ports.includes('1/1/7') && !ports.includes('1/1/5'));
       });
     }
+  });
+
+  describe('the ios simulator renders what the parsers read', () => {
+    it('show vlan brief / show interfaces switchport / show running-config round-trip through switchConfigFromIos', () => {
+      const sim = new SwitchSim({ hostname: 'sw', ports: ['Gi1/0/1', 'Gi1/0/2', 'Te1/1/1'], portDefault: () => defaultPort('dynamic auto') });
+      sim.setVlan(20, 'SCHUELER');
+      sim.setVlan(30, 'LEHRER');
+      sim.setPort('Gi1/0/1', { mode: 'access', accessVlan: 20, description: 'Raum 1 | Nord', enabled: false });
+      const many = Array.from({ length: 60 }, (_, i) => 100 + i * 3);
+      sim.setPort('Te1/1/1', { mode: 'trunk', nativeVlan: 30, allowedVlans: many });
+      const c = sim.running;
+      const parsed = switchConfigFromIos(renderRunningConfig(c), renderShowVlanBrief(c), renderShowInterfacesSwitchport(c));
+      for (const sys of ['1002', '1003', '1004', '1005']) delete parsed.vlans[sys];
+      assert.deepEqual(parsed, c);
+      sim.close();
+    });
   });
 });

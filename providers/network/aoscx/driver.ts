@@ -12,11 +12,11 @@
  * On failure: revert the auto checkpoint (or restore the named checkpoint)
  * if the switch still answers, otherwise wait for the automatic rollback.
  */
-import type { Change, Driver, Resource, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError } from '../../../engine/types.js';
-import { cloneConfig, defaultPort, opsFromChanges, readResultFromConfig, type SwitchConfig, type SwitchOp } from '../model.js';
-import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from '../connection.js';
-import { runTransaction, type TransactionDevice } from '../transaction.js';
+import type { SwitchConnectionSettings } from '../connection.js';
+import { cloneConfig, defaultPort, type SwitchConfig, type SwitchOp } from '../model.js';
+import { switchDriver } from '../switch-driver.js';
+import type { TransactionDevice } from '../transaction.js';
 import { AoscxClient, type AoscxConnection } from './client.js';
 import { aoscxNormalPort, restBodyFromPort, switchConfigFromRest } from './parsers.js';
 import { startAoscxSimulator } from './simulator/index.js';
@@ -126,59 +126,26 @@ class AoscxTransaction implements TransactionDevice {
   }
 }
 
-async function connect(target: TargetSpec, opts: SessionOptions = {}): Promise<{ h: ClientHolder; settings: SwitchConnectionSettings }> {
-  const settings = switchConnectionSettings(target, opts);
-  const c = target.connection;
-  const conn: AoscxConnection = {
-    host: c.host,
-    port: c.port ?? 443,
-    user: c.user,
-    password: c.password,
-    tlsFingerprint: c.tlsFingerprint,
-    apiVersion: c.apiVersion,
-  };
-  if (!conn.tlsFingerprint) throw new DriverError(`${target.address}: no tlsFingerprint pinned; refusing to connect`, { code: 'E_TLS_FINGERPRINT_MISSING' });
-  opts.log?.(`${target.address}: https://${conn.host}:${conn.port}${'/rest/' + (conn.apiVersion ?? 'v10.09')}`);
-  const client = new AoscxClient(conn, { timeoutMs: settings.timeoutMs, label: target.address });
-  await client.login();
-  return { h: new ClientHolder(client, conn, target.address, settings.timeoutMs), settings };
-}
-
-export const aoscxDriver: Driver = {
+export const aoscxDriver = switchDriver<ClientHolder>({
   name: 'aoscx',
-  targetKind: 'Switch',
-  kinds: ['Vlan', 'SwitchPort'],
-  transactional: true,
-
-  async connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
-    return this.connectWriter(target, opts);
-  },
-
-  async connectWriter(target: TargetSpec, opts: SessionOptions = {}): Promise<TargetWriter> {
-    const { h, settings } = await connect(target, opts);
-    return {
-      async read(objects) {
-        return readResultFromConfig(await readConfig(h.client), objects);
-      },
-      async applyTransaction(changes: Change[]) {
-        const ops = opsFromChanges(changes); // throws before anything is sent
-        await runTransaction(new AoscxTransaction(h, settings), ops, {
-          target: target.address,
-          revertWaitMs: settings.rollbackWaitMs,
-          log: opts.log,
-        });
-      },
-      async close() {
-        await h.client.close();
-      },
+  async connect(target, settings, opts) {
+    const c = target.connection;
+    const conn: AoscxConnection = {
+      host: c.host,
+      port: c.port ?? 443,
+      user: c.user,
+      password: c.password,
+      tlsFingerprint: c.tlsFingerprint,
+      apiVersion: c.apiVersion,
     };
+    if (!conn.tlsFingerprint) throw new DriverError(`${target.address}: no tlsFingerprint pinned; refusing to connect`, { code: 'E_TLS_FINGERPRINT_MISSING' });
+    opts.log?.(`${target.address}: https://${conn.host}:${conn.port}/rest/${conn.apiVersion ?? 'v10.09'}`);
+    const client = new AoscxClient(conn, { timeoutMs: settings.timeoutMs, label: target.address });
+    await client.login();
+    return new ClientHolder(client, conn, target.address, settings.timeoutMs);
   },
-
-  simulate(target: TargetSpec, opts?: { faults?: Record<string, unknown> }) {
-    return startAoscxSimulator(target, { minuteMs: 5000, ...(opts?.faults ?? {}) });
-  },
-
-  validateConnection(res: Resource) {
-    return connectionDiagnostics(res, 'aoscx');
-  },
-};
+  readConfig: (h) => readConfig(h.client),
+  transaction: (h, settings) => new AoscxTransaction(h, settings),
+  close: (h) => h.client.close(),
+  simulate: (target, faults) => startAoscxSimulator(target, faults),
+});

@@ -12,12 +12,12 @@
  * driver reconnects until it can verify that.
  * (Real IOS needs `archive path ...` configured for the revert timer.)
  */
-import type { Change, Driver, Resource, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError } from '../../../engine/types.js';
-import { opsFromChanges, readResultFromConfig, type SwitchConfig, type SwitchOp } from '../model.js';
+import type { SwitchConnectionSettings } from '../connection.js';
+import type { SwitchConfig, SwitchOp } from '../model.js';
 import { formatVlanList, iosLongName } from '../ports.js';
-import { runTransaction, type TransactionDevice } from '../transaction.js';
-import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from '../connection.js';
+import { switchDriver } from '../switch-driver.js';
+import type { TransactionDevice } from '../transaction.js';
 import { switchConfigFromIos } from './parsers.js';
 import { IosSession, iosError, type IosConnection } from './session.js';
 import { startIosSimulator } from './simulator/index.js';
@@ -63,7 +63,8 @@ class IosTransaction implements TransactionDevice {
     return this.conn.session;
   }
 
-  readConfig(): Promise<SwitchConfig> {
+  async readConfig(): Promise<SwitchConfig> {
+    if (!this.s.alive) await this.conn.reconnect(); // a former transaction lost the session
     return readConfig(this.s, this.conn.label);
   }
 
@@ -132,52 +133,23 @@ class IosSessionHolder {
   }
 }
 
-async function connect(target: TargetSpec, opts: SessionOptions = {}): Promise<{ holder: IosSessionHolder; settings: SwitchConnectionSettings }> {
-  const settings = switchConnectionSettings(target, opts);
-  const c = target.connection;
-  const conn: IosConnection = { host: c.host, port: c.port ?? 22, user: c.user, password: c.password, hostKeyFingerprint: c.hostKeyFingerprint };
-  if (!conn.hostKeyFingerprint) throw new DriverError(`${target.address}: no hostKeyFingerprint pinned; refusing to connect`, { code: 'E_HOSTKEY_MISSING' });
-  opts.log?.(`${target.address}: ssh ${conn.user}@${conn.host}:${conn.port}`);
-  const session = await IosSession.open(conn, { timeoutMs: settings.timeoutMs, label: target.address });
-  return { holder: new IosSessionHolder(session, conn, target.address, settings.timeoutMs), settings };
-}
-
-export const iosDriver: Driver = {
+export const iosDriver = switchDriver<IosSessionHolder>({
   name: 'ios',
-  targetKind: 'Switch',
-  kinds: ['Vlan', 'SwitchPort'],
-  transactional: true,
-
-  async connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
-    return this.connectWriter(target, opts);
+  async connect(target, settings, opts) {
+    const c = target.connection;
+    const conn: IosConnection = { host: c.host, port: c.port ?? 22, user: c.user, password: c.password, hostKeyFingerprint: c.hostKeyFingerprint };
+    if (!conn.hostKeyFingerprint) throw new DriverError(`${target.address}: no hostKeyFingerprint pinned; refusing to connect`, { code: 'E_HOSTKEY_MISSING' });
+    opts.log?.(`${target.address}: ssh ${conn.user}@${conn.host}:${conn.port}`);
+    const session = await IosSession.open(conn, { timeoutMs: settings.timeoutMs, label: target.address });
+    return new IosSessionHolder(session, conn, target.address, settings.timeoutMs);
   },
-
-  async connectWriter(target: TargetSpec, opts: SessionOptions = {}): Promise<TargetWriter> {
-    const { holder, settings } = await connect(target, opts);
-    return {
-      async read(objects) {
-        return readResultFromConfig(await readConfig(holder.session, target.address), objects);
-      },
-      async applyTransaction(changes: Change[]) {
-        const ops = opsFromChanges(changes); // throws before anything is sent
-        if (!holder.session.alive) await holder.reconnect();
-        await runTransaction(new IosTransaction(holder, settings), ops, {
-          target: target.address,
-          revertWaitMs: settings.rollbackWaitMs,
-          log: opts.log,
-        });
-      },
-      async close() {
-        holder.session.close();
-      },
-    };
+  async readConfig(h) {
+    if (!h.session.alive) await h.reconnect(); // a failed transaction may have lost the session
+    return readConfig(h.session, h.label);
   },
-
-  simulate(target: TargetSpec, opts?: { faults?: Record<string, unknown> }) {
-    return startIosSimulator(target, { minuteMs: 5000, ...(opts?.faults ?? {}) });
+  transaction: (h, settings) => new IosTransaction(h, settings),
+  async close(h) {
+    h.session.close();
   },
-
-  validateConnection(res: Resource) {
-    return connectionDiagnostics(res, 'ios');
-  },
-};
+  simulate: (target, faults) => startIosSimulator(target, faults),
+});

@@ -166,7 +166,7 @@ export class IosSession {
     this.buf = '';
     this.stream.write(cmds.map((c) => c + '\n').join(''));
     await this.waitFor(
-      () => this.promptCount() >= cmds.length && this.promptRe.test(this.buf),
+      () => this.promptRe.test(this.buf.slice(-200)) && this.promptCount() >= cmds.length,
       cmds.length === 1 ? `"${cmds[0]}"` : `${cmds.length} commands`,
       timeoutMs,
     );

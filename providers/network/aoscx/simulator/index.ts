@@ -23,7 +23,7 @@ import type { Socket } from 'node:net';
 import type { TargetSpec } from '../../../../engine/types.js';
 import { labCertificate } from '../../../lab/identity.js';
 import { cloneConfig, defaultPort, type PortConfig, type SwitchConfig } from '../../model.js';
-import { SwitchSim, sleep, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
+import { SwitchSim, admitSocket, listen, sleep, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
 import { aoscxNormalPort, portFromRest, restBodyFromPort, vlanRefIds } from '../parsers.js';
 
 export interface AoscxSimulatorOptions extends SwitchSimFaults {
@@ -292,15 +292,7 @@ export async function startAoscxSimulator(target: TargetSpec, opts: AoscxSimulat
       res.end(payload);
     })();
   });
-  server.on('connection', (sock: Socket) => {
-    sock.on('error', () => undefined);
-    if (!sim.reachable()) {
-      sock.destroy();
-      return;
-    }
-    sockets.add(sock);
-    sock.on('close', () => sockets.delete(sock));
-  });
+  server.on('connection', (sock: Socket) => admitSocket(sim, sockets, sock));
   server.on('tlsClientError', () => undefined);
   sim.on('reachability', (up: boolean) => {
     if (!up) return;
@@ -308,11 +300,7 @@ export async function startAoscxSimulator(target: TargetSpec, opts: AoscxSimulat
     held.clear();
   });
   const host = conn.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.listenPort ?? conn.port ?? 0, host, () => resolve());
-  });
-  const port = (server.address() as { port: number }).port;
+  const port = await listen(server, host, opts.listenPort ?? conn.port ?? 0);
   return {
     description: `https://${host}:${port} (lab aoscx switch for ${target.address})`,
     port,

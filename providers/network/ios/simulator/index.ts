@@ -8,7 +8,7 @@ import ssh2 from 'ssh2';
 import type { TargetSpec } from '../../../../engine/types.js';
 import { ed25519FromSeed, openSshPrivateKey, sshFingerprint } from '../../../lab/identity.js';
 import { defaultPort } from '../../model.js';
-import { SwitchSim, sleep, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
+import { SwitchSim, admitSocket, listen, sleep, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
 import { IosCli } from './cli.js';
 
 export interface IosSimulatorOptions extends SwitchSimFaults {
@@ -101,23 +101,10 @@ export async function startIosSimulator(target: TargetSpec, opts: IosSimulatorOp
   ssh.on('error', () => undefined);
 
   const net: NetServer = createServer((sock) => {
-    sock.on('error', () => undefined);
-    if (!sim.reachable()) {
-      sock.destroy(); // no path to the switch
-      return;
-    }
-    sockets.add(sock);
-    sock.on('close', () => {
-      sockets.delete(sock);
-    });
-    ssh.injectSocket(sock);
+    if (admitSocket(sim, sockets, sock)) ssh.injectSocket(sock);
   });
   const host = conn.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    net.once('error', reject);
-    net.listen(opts.listenPort ?? conn.port ?? 0, host, () => resolve());
-  });
-  const port = (net.address() as { port: number }).port;
+  const port = await listen(net, host, opts.listenPort ?? conn.port ?? 0);
   return {
     description: `ssh://${host}:${port} (lab ios switch for ${target.address})`,
     port,

@@ -1,0 +1,61 @@
+/**
+ * The Driver object both switch drivers share: one session per target,
+ * batched reads into the switch model, and one transaction per target
+ * (transaction.ts). A driver supplies how to connect, read and transact.
+ */
+import type { Change, Driver, Resource, RunningSimulator, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../engine/types.js';
+import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from './connection.js';
+import { opsFromChanges, readResultFromConfig, type SwitchConfig } from './model.js';
+import { runTransaction, type TransactionDevice } from './transaction.js';
+
+export interface SwitchDriverParts<S> {
+  name: 'ios' | 'aoscx';
+  /** Open the session (checking the pinned identity before sending anything). */
+  connect(target: TargetSpec, settings: SwitchConnectionSettings, opts: SessionOptions): Promise<S>;
+  readConfig(session: S): Promise<SwitchConfig>;
+  transaction(session: S, settings: SwitchConnectionSettings): TransactionDevice;
+  close(session: S): Promise<void>;
+  simulate(target: TargetSpec, faults: Record<string, unknown>): Promise<RunningSimulator>;
+}
+
+export function switchDriver<S>(parts: SwitchDriverParts<S>): Driver {
+  const driver: Driver = {
+    name: parts.name,
+    targetKind: 'Switch',
+    kinds: ['Vlan', 'SwitchPort'],
+    transactional: true,
+
+    connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
+      return driver.connectWriter(target, opts);
+    },
+
+    async connectWriter(target: TargetSpec, opts: SessionOptions = {}): Promise<TargetWriter> {
+      const settings = switchConnectionSettings(target, opts);
+      const session = await parts.connect(target, settings, opts);
+      return {
+        async read(objects) {
+          return readResultFromConfig(await parts.readConfig(session), objects);
+        },
+        async applyTransaction(changes: Change[]) {
+          const ops = opsFromChanges(changes); // throws before anything is sent
+          await runTransaction(parts.transaction(session, settings), ops, {
+            target: target.address,
+            revertWaitMs: settings.rollbackWaitMs,
+            log: opts.log,
+          });
+        },
+        close: () => parts.close(session),
+      };
+    },
+
+    /** Lab simulators run timer minutes of 5 s unless `faults.minuteMs` says otherwise. */
+    simulate(target: TargetSpec, opts?: { faults?: Record<string, unknown> }) {
+      return parts.simulate(target, { minuteMs: 5000, ...(opts?.faults ?? {}) });
+    },
+
+    validateConnection(res: Resource) {
+      return connectionDiagnostics(res, parts.name);
+    },
+  };
+  return driver;
+}
