@@ -100,7 +100,7 @@ async function main(): Promise<number> {
         results.push(`${z.zone}: plan exited ${first.code}, expected 2 (changes)`);
         continue;
       }
-      for (const args of prepareDemoApprovals(planFile, WORK)) run(args, env);
+      for (const args of prepareDemoApprovals(planFile, WORK, z.zone)) run(args, env);
       const applied = run(['apply', planFile], env);
       const again = run(['plan', ...paths, '--author', 'quickstart@demo.invalid'], env);
       const converged = applied.code === 0 && again.code === 0;
