@@ -84,7 +84,8 @@ export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = 
     await stop();
     throw (failed as PromiseRejectedResult).reason;
   }
-  const targets = ok.map(({ name, target, sim }) => ({
+  // `target` and `simulator` are not enumerable, so printing the result field by field stays small
+  const targets = ok.map(({ name, target, sim }) => Object.defineProperties({
     address: target.address,
     env,
     name,
@@ -107,9 +108,7 @@ export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = 
       password: `\${secret:${passwordSecret}}`,
       tlsFingerprint: sim.fingerprint!,
     },
-    target,
-    simulator: sim,
-  }));
+  }, { target: { value: target, enumerable: false }, simulator: { value: sim, enumerable: false } }) as WinrmBenchTarget);
   return { targets, stop };
 }
 
