@@ -108,7 +108,7 @@ export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = 
       password: `\${secret:${passwordSecret}}`,
       tlsFingerprint: sim.fingerprint!,
     },
-  }, { target: { value: target, enumerable: false }, simulator: { value: sim, enumerable: false } }) as WinrmBenchTarget);
+  }, { target: { value: target, enumerable: false }, simulator: { value: sim, enumerable: false } }) as unknown as WinrmBenchTarget);
   return { targets, stop };
 }
 
