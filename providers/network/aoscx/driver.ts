@@ -75,17 +75,18 @@ class AoscxTransaction implements TransactionDevice {
 
   async apply(ops: SwitchOp[]): Promise<void> {
     const cur = this.current!;
+    const t = { timeoutMs: this.settings.verifyTimeoutMs }; // each write is small: a long silence means the path is gone
     for (const o of ops) {
       if (o.op === 'vlan-set') {
-        if (cur.vlans[String(o.id)]) await this.c.ok('PUT', `/system/vlans/${o.id}`, { name: o.name });
-        else await this.c.ok('POST', '/system/vlans', { id: o.id, name: o.name });
+        if (cur.vlans[String(o.id)]) await this.c.ok('PUT', `/system/vlans/${o.id}`, { name: o.name }, t);
+        else await this.c.ok('POST', '/system/vlans', { id: o.id, name: o.name }, t);
         cur.vlans[String(o.id)] = { name: o.name };
       } else if (o.op === 'vlan-delete') {
-        await this.c.ok('DELETE', `/system/vlans/${o.id}`);
+        await this.c.ok('DELETE', `/system/vlans/${o.id}`, undefined, t);
         delete cur.vlans[String(o.id)];
       } else {
         const next = aoscxNormalPort(o.op === 'port-default' ? defaultPort('access') : { ...(cur.ports[o.port] ?? defaultPort('access')), ...o.set });
-        await this.c.ok('PUT', `/system/interfaces/${enc(o.port)}`, restBodyFromPort(next, this.c.base));
+        await this.c.ok('PUT', `/system/interfaces/${enc(o.port)}`, restBodyFromPort(next, this.c.base), t);
         cur.ports[o.port] = next;
       }
     }

@@ -79,7 +79,8 @@ class IosTransaction implements TransactionDevice {
 
   async apply(ops: SwitchOp[]): Promise<void> {
     const cmds = [...iosCommands(ops), 'end'];
-    const outs = await this.s.batch(cmds);
+    // the switch echoes every line: a pause of verifyTimeoutMs means the path is gone, however long the batch
+    const outs = await this.s.batch(cmds, this.settings.verifyTimeoutMs, true);
     for (let i = 0; i < cmds.length; i++) {
       const err = iosError(outs[i]);
       if (err) throw new Error(`"${cmds[i]}" was refused: ${err}`);

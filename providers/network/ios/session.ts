@@ -71,6 +71,7 @@ export class IosSession {
   /** Connect, check the host key, authenticate, open a shell and prepare the terminal. */
   static async open(conn: IosConnection, opts: IosSessionOptions): Promise<IosSession> {
     const client = new ssh2.Client();
+    client.on('error', () => undefined); // errors are reported through the promises below; never crash the process
     let presented: string | undefined;
     const pinned = conn.hostKeyFingerprint;
     const ready = new Promise<void>((resolve, reject) => {
@@ -129,13 +130,21 @@ export class IosSession {
     this.promptSplit = new RegExp(`(?:^|\\n)${esc(h)}(?:\\([A-Za-z0-9-]+\\))?[#>] ?`, 'g');
   }
 
-  private waitFor(cond: () => boolean, what: string, timeoutMs = this.opts.timeoutMs): Promise<void> {
+  /** Wait until `cond`; with `idle`, the timeout counts from the last data received rather than from the start. */
+  private waitFor(cond: () => boolean, what: string, timeoutMs = this.opts.timeoutMs, idle = false): Promise<void> {
     return new Promise((resolve, reject) => {
+      const expire = () => done(new Error(`no answer from the switch within ${timeoutMs} ms (waiting for ${what})`));
+      let timer = setTimeout(expire, timeoutMs);
+      let seen = this.buf.length;
       const check = () => {
         if (cond()) return done(undefined);
         if (this.dead) return done(this.dead);
+        if (idle && this.buf.length !== seen) {
+          seen = this.buf.length;
+          clearTimeout(timer);
+          timer = setTimeout(expire, timeoutMs);
+        }
       };
-      const timer = setTimeout(() => done(new Error(`no answer from the switch within ${timeoutMs} ms (waiting for ${what})`)), timeoutMs);
       const done = (err: Error | undefined) => {
         clearTimeout(timer);
         this.waiter = undefined;
@@ -158,7 +167,7 @@ export class IosSession {
    * Send several command lines at once and return each one's output (echo and
    * prompt removed), in order. Waits until as many prompts came back.
    */
-  async batch(cmds: string[], timeoutMs?: number): Promise<string[]> {
+  async batch(cmds: string[], timeoutMs?: number, idle = false): Promise<string[]> {
     if (this.dead) throw this.dead;
     for (const c of cmds) {
       if (/[\r\n]/.test(c)) throw new DriverError(`${this.opts.label}: refusing to send a command with a line break`, { code: 'E_NET_UNSAFE_VALUE' });
@@ -169,6 +178,7 @@ export class IosSession {
       () => this.promptRe.test(this.buf.slice(-200)) && this.promptCount() >= cmds.length,
       cmds.length === 1 ? `"${cmds[0]}"` : `${cmds.length} commands`,
       timeoutMs,
+      idle,
     );
     const parts = this.buf.split(this.promptSplit);
     this.buf = '';
