@@ -7,7 +7,7 @@ import { sshDriver } from '../../providers/servers/linux/driver.js';
 import { labHostKeyFingerprint, startLinuxSimulator } from '../../providers/servers/linux/simulator/server.js';
 import { LinuxHostModel } from '../../providers/servers/linux/simulator/model.js';
 import type { TargetSpec } from '../../engine/types.js';
-import { serverConformance, SERVER, TARGET_ADDRESS, type HostAccess } from './conformance.js';
+import { serverConformance, LINUX, SERVER, TARGET_ADDRESS, type HostAccess } from './conformance.js';
 
 export function simulatorHostAccess(model: LinuxHostModel): HostAccess {
   return {
@@ -41,6 +41,11 @@ export function simulatorHostAccess(model: LinuxHostModel): HostAccess {
       const g = model.groups.get(n);
       return g ? { gid: g.gid, members: [...g.members] } : undefined;
     },
+    async service(n) {
+      const s = model.services.get(n.includes('.') ? n : `${n}.service`);
+      // masked is what ensure: absent makes of a unit
+      return !s || (s.masked && !s.active) ? undefined : { enabled: s.enabled && !s.masked, running: s.active };
+    },
   };
 }
 
@@ -63,11 +68,15 @@ serverConformance('ssh driver against the lab simulator', async () => {
   return {
     driver: sshDriver,
     target,
+    os: LINUX,
     base: '/srv/ektest',
     prefix: 'ektest_',
     idBase: 29100,
     host: simulatorHostAccess(model),
-    packagesAndServices: true,
+    packages: true,
+    services: { a: 'cron', b: 'ssh' },
+    existingGroup: 'users',
+    commandCount: () => model.requests,
     requestCount: () => model.requests,
     authAttempts: () => model.authAttempts,
     setFailWrites: (on) => (model.faults.failWrites = on),

@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sshDriver } from '../../providers/servers/linux/driver.js';
 import { requireSshd, startSshd } from '../support/sshd.js';
-import { serverConformance, SERVER, TARGET_ADDRESS, type HostAccess } from './conformance.js';
+import { serverConformance, LINUX, SERVER, TARGET_ADDRESS, type HostAccess } from './conformance.js';
 
 // A per-run tag, so that two test runs on one machine never touch each other's accounts.
 const TAG = randomBytes(3).toString('hex');
@@ -90,11 +90,12 @@ serverConformance('ssh driver against real OpenSSH sshd', async (ctx) => {
       spec: { os: 'linux' },
       connection: { driver: 'ssh', host: '127.0.0.1', port: sshd.port, user: 'root', privateKeyFile: sshd.privateKeyFile, hostKeyFingerprint: sshd.hostKeyFingerprint },
     },
+    os: LINUX,
     base,
     prefix: PREFIX,
     idBase: ID_BASE,
     host,
-    packagesAndServices: false,
+    packages: false,
     async cleanup() {
       removeTestAccounts();
       rmSync(base, { recursive: true, force: true });

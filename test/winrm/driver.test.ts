@@ -1,26 +1,18 @@
 /**
- * The winrm driver against the WinRM simulator: read / create / update /
- * delete / converge for every kind, metacharacters as data, batching,
- * authentication and certificate pinning, fault injection.
+ * The winrm driver against the WinRM simulator, beyond the server
+ * conformance suite (./conformance.test.ts, shared with Linux): the
+ * Windows-only kinds WindowsFeature and RegistryValue, one script per read on
+ * one shell, large outputs, lost shells, authentication and transport
+ * security, fault injection.
  */
 import assert from 'node:assert/strict';
-import type { Change } from '../../engine/types.js';
 import { DriverError } from '../../engine/types.js';
 import { winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
 import type { WindowsModel } from '../../providers/servers/winrm/simulator/model.js';
-import { converge, expand, planChanges, planOnly, readRequest, resource, startLab, withWriter, type Lab } from './helpers.js';
+import { HOSTILE, WINDOWS } from '../servers/conformance.js';
+import { converge, expand, planChanges, readRequest, resource, startLab, withWriter, type Lab } from './helpers.js';
 
 const BASE = 'C:\\Shares';
-const METAS = [
-  "'; Remove-Item C:\\ -Recurse; '",
-  '$(Remove-Item C:\\ -Recurse)',
-  '</s:Envelope><s:Body>',
-  ']]><![CDATA[',
-  '"double" \'single\' `backtick` $env:PATH ${x} @(1) & | ; < > %PATH% ^',
-  'unicode: Grüße, 日本語, emoji 😀, RTL \u202e, NBSP\u00a0',
-  "line1\r\nline2\nline3\ttab",
-  "__EINKLANG_PAYLOAD__ $payload = 'x'",
-];
 
 describe('winrm driver against the simulator', function () {
   this.timeout(30_000);
@@ -70,100 +62,17 @@ describe('winrm driver against the simulator', function () {
     assert.deepEqual(model.log.slice(logBefore).map((l) => l.op), ['read', 'read']);
   });
 
-  it('creates files and directories byte for byte, then converges', async () => {
-    const binary = Buffer.from([0, 1, 2, 0xff, 0xfe, 0x0d, 0x0a, 0]);
-    const desired = expand([
-      resource('Directory', 'shares-data', { path: `${BASE}\\Daten\\Verwaltung` }),
-      resource('File', 'readme', { path: `${BASE}\\Daten\\Verwaltung\\LIESMICH.txt`, content: 'Grüße\r\nzweite Zeile\n' }),
-      resource('File', 'bin', { path: `${BASE}\\blob.bin`, contentBase64: binary.toString('base64') }),
-      resource('File', 'empty', { path: `${BASE}\\empty.txt`, content: '' }),
-    ]);
-    const changes = await converge(lab.target, desired);
-    assert.deepEqual(changes.map((c) => `${c.kind} ${c.actions}`), ['Directory create', 'File create', 'File create', 'File create']);
-    assert.ok(model.directories.has(`${BASE}\\Daten`), 'missing parents created');
-    assert.equal(model.files.get(`${BASE}\\Daten\\Verwaltung\\LIESMICH.txt`)!.content.toString('utf8'), 'Grüße\r\nzweite Zeile\n');
-    assert.deepEqual(model.files.get(`${BASE}\\blob.bin`)!.content, binary);
-    assert.equal(model.files.get(`${BASE}\\empty.txt`)!.content.length, 0);
-  });
-
-  it('updates a file that drifted, and treats content/contentBase64 of the same bytes as equal', async () => {
-    model.files.get(`${BASE}\\empty.txt`)!.content = Buffer.from('edited by hand');
-    const desired = expand([resource('File', 'empty', { path: `${BASE}\\empty.txt`, content: '' })]);
-    const [c] = await planOnly(lab.target, desired);
-    assert.deepEqual(c.actions, ['update']);
-    assert.deepEqual(c.diff, [{ path: '/content', before: 'edited by hand', after: '' }]);
-    await converge(lab.target, desired);
-    const same = expand([resource('File', 'readme', { path: `${BASE}\\Daten\\Verwaltung\\LIESMICH.txt`, contentBase64: Buffer.from('Grüße\r\nzweite Zeile\n').toString('base64') })]);
-    assert.deepEqual(await planOnly(lab.target, same), []);
-  });
-
-  it('passes PowerShell and XML metacharacters through as data, byte for byte', async () => {
-    const resources = METAS.flatMap((m, i) => [
-      resource('File', `meta${i}`, { path: `${BASE}\\meta${i}.txt`, content: m }),
-      resource('RegistryValue', `meta${i}`, { path: 'HKLM:\\SOFTWARE\\einklang\\Meta', name: `v${i}`, type: 'String', data: m }),
-    ]);
-    resources.push(resource('RegistryValue', 'multi', { path: 'HKLM:\\SOFTWARE\\einklang\\Meta', name: 'multi', type: 'MultiString', data: METAS.filter((m) => m !== '') }));
+  it('passes PowerShell and XML metacharacters through as data, byte for byte (registry values; files: conformance suite)', async () => {
+    const K = 'HKLM:\\SOFTWARE\\einklang\\Meta';
+    const resources = HOSTILE.map((m, i) => resource('RegistryValue', `meta${i}`, { path: K, name: `v${i}`, type: 'String', data: m }));
+    resources.push(resource('RegistryValue', 'multi', { path: K, name: 'multi', type: 'MultiString', data: HOSTILE.filter((m) => m !== '') }));
     const desired = expand(resources);
     await converge(lab.target, desired);
-    METAS.forEach((m, i) => {
-      assert.equal(model.files.get(`${BASE}\\meta${i}.txt`)!.content.toString('utf8'), m);
-      assert.equal(model.registry.get('HKLM:\\SOFTWARE\\einklang\\Meta')!.values.get(`v${i}`)!.data, m);
-    });
-    assert.deepEqual(model.registry.get('HKLM:\\SOFTWARE\\einklang\\Meta')!.values.get('multi')!.data, METAS);
+    HOSTILE.forEach((m, i) => assert.equal(model.registry.get(K)!.values.get(`v${i}`)!.data, m));
+    assert.deepEqual(model.registry.get(K)!.values.get('multi')!.data, HOSTILE);
     // nothing was executed: C:\ is still there and every operation was one of the driver's
     assert.ok(model.directories.has('C:\\Windows'));
     assert.ok(model.log.every((l) => l.ok));
-  });
-
-  it('manages a local user in a group, membership from both sides', async () => {
-    const desired = expand([
-      resource('Group', 'Lehrkraefte', { members: [] }),
-      resource('Group', 'Verwaltung-IT', {}),
-      resource('User', 'anna', { comment: 'Anna Müller', groups: ['Verwaltung-IT', 'Users'] }),
-      resource('File', 'owned', { path: `${BASE}\\anna.txt`, content: 'x', owner: 'anna', group: 'Verwaltung-IT' }),
-    ]);
-    const changes = await converge(lab.target, desired);
-    assert.deepEqual(changes.map((c) => `${c.kind} ${c.id} ${c.actions}`), ['Group Lehrkraefte create', 'Group Verwaltung-IT create', 'User anna create', 'File C:\\Shares\\anna.txt create']);
-    assert.equal(model.users.get('anna')!.fullName, 'Anna Müller');
-    assert.deepEqual(model.groups.get('Verwaltung-IT')!.members, ['anna']);
-    assert.deepEqual(model.groups.get('Users')!.members, ['anna']);
-    assert.equal(model.files.get(`${BASE}\\anna.txt`)!.owner, 'anna');
-
-    // case differences are no drift on Windows
-    assert.deepEqual(await planOnly(lab.target, expand([resource('User', 'anna', { groups: ['verwaltung-it', 'USERS'] })])), []);
-
-    const update = expand([
-      resource('User', 'anna', { groups: ['Lehrkraefte'], comment: 'Anna M.' }),
-      resource('Group', 'Verwaltung-IT', { members: ['Administrator'] }),
-    ]);
-    const up = await converge(lab.target, update);
-    assert.deepEqual(up.map((c) => c.actions.join()), ['update', 'update']);
-    assert.deepEqual(model.groups.get('Lehrkraefte')!.members, ['anna']);
-    assert.deepEqual(model.groups.get('Users')!.members, [], 'removed from groups not listed');
-    assert.deepEqual(model.groups.get('Verwaltung-IT')!.members, ['Administrator']);
-  });
-
-  it('fails a user whose group does not exist, and leaves nothing behind', async () => {
-    const desired = expand([resource('User', 'ghost', { groups: ['NoSuchGroup'] })]);
-    await withWriter(lab.target, async (w) => {
-      const [c] = planChanges(desired, await w.read(readRequest(desired)));
-      await assert.rejects(w.applyChange!(c), (e: Error) => e instanceof DriverError && /group NoSuchGroup does not exist/.test(e.message));
-    });
-    assert.equal(model.users.get('ghost'), undefined);
-  });
-
-  it('manages services: start mode and state; absent = stopped and disabled', async () => {
-    const desired = expand([
-      resource('Service', 'W32Time', { enabled: true, state: 'running' }),
-      resource('Service', 'Spooler', { ensure: 'absent' }),
-      resource('Service', 'RemoteRegistry', { enabled: false, state: 'stopped' }),
-    ]);
-    const changes = await converge(lab.target, desired);
-    assert.deepEqual(changes.map((c) => `${c.id} ${c.actions}`), ['W32Time update', 'Spooler delete', 'RemoteRegistry create']);
-    assert.deepEqual(model.services.get('W32Time'), { name: 'W32Time', startType: 'Automatic', status: 'Running' });
-    assert.deepEqual(model.services.get('Spooler'), { name: 'Spooler', startType: 'Disabled', status: 'Stopped' });
-    assert.deepEqual(model.services.get('RemoteRegistry'), { name: 'RemoteRegistry', startType: 'Manual', status: 'Stopped' });
-    await assert.rejects(converge(lab.target, expand([resource('Service', 'NoSuchSvc', { state: 'running' })])), /service NoSuchSvc is not installed/);
   });
 
   it('installs and removes Windows features', async () => {
@@ -210,38 +119,6 @@ describe('winrm driver against the simulator', function () {
     assert.ok(model.registry.has(K), 'deleting a value keeps its key');
   });
 
-  it('deletes what is declared absent (directories only when empty)', async () => {
-    const notEmpty = expand([resource('Directory', 'shares-data', { path: `${BASE}\\Daten\\Verwaltung`, ensure: 'absent' })]);
-    await assert.rejects(converge(lab.target, notEmpty), /is not empty/);
-    const desired = expand([
-      resource('File', 'readme', { path: `${BASE}\\Daten\\Verwaltung\\LIESMICH.txt`, ensure: 'absent' }),
-      resource('File', 'owned', { path: `${BASE}\\anna.txt`, ensure: 'absent' }),
-      resource('Directory', 'shares-data', { path: `${BASE}\\Daten\\Verwaltung`, ensure: 'absent' }),
-      resource('User', 'anna', { ensure: 'absent' }),
-      resource('Group', 'Lehrkraefte', { ensure: 'absent' }),
-    ]);
-    const changes = await converge(lab.target, desired);
-    assert.ok(changes.every((c) => c.actions.join() === 'delete'));
-    assert.equal(changes.length, 5);
-    assert.equal(model.users.get('anna'), undefined);
-    assert.equal(model.directories.get(`${BASE}\\Daten\\Verwaltung`), undefined);
-    assert.deepEqual(await planOnly(lab.target, desired), []);
-  });
-
-  it('refuses unsafe ids at the driver too, without reaching the host', async () => {
-    const before = model.log.length;
-    await withWriter(lab.target, async (w) => {
-      for (const id of ['relative\\path.txt', 'C:\\x\\..\\Windows\\evil.txt', 'C:\\x\nRemove-Item']) {
-        const c: Change = { address: 'x', resource: 'x', kind: 'File', target: lab.target.address, id, actions: ['create'], before: null, after: { content: 'x' }, diff: [], liveFingerprint: '', dependsOn: [] };
-        await assert.rejects(w.applyChange!(c), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE');
-        await assert.rejects(w.read([{ kind: 'File', id, state: {} }]), DriverError);
-      }
-      const mode: Change = { address: 'x', resource: 'x', kind: 'File', target: lab.target.address, id: `${BASE}\\m.txt`, actions: ['create'], before: null, after: { mode: '0644' }, diff: [], liveFingerprint: '', dependsOn: [] };
-      await assert.rejects(w.applyChange!(mode), /mode is not supported on Windows/);
-    });
-    assert.equal(model.log.length, before);
-  });
-
   it('handles large outputs over several Receives (4 MiB file, UTF-8)', async () => {
     const big = 'äöü€ einklang 😀\r\n'.repeat(200_000);
     const desired = expand([resource('File', 'big', { path: `${BASE}\\big.txt`, content: big })]);
@@ -286,21 +163,15 @@ describe('winrm authentication, pinning and transport security', function () {
     });
   }
 
-  it('refuses a certificate that does not match the pinned fingerprint, before sending anything', async () => {
+  // a wrong and a missing pin are refused before anything is sent: conformance suite (WINDOWS profile)
+  it('accepts the other spellings of the pinned fingerprint, and nothing else', async () => {
     const lab = await startLab();
     try {
-      const wrong = { ...lab.target, connection: { ...lab.target.connection, tlsFingerprint: 'sha256:' + '00'.repeat(32) } };
-      await assert.rejects(
-        winrmDriver.connectWriter(wrong),
-        (e: Error) => e instanceof DriverError && e.opts.code === 'E_TLS_FINGERPRINT' && /fingerprint mismatch/.test(e.message) && /Nothing was sent/.test(e.message),
-      );
+      const wrong = { ...lab.target, connection: { ...WINDOWS.wrongPin(lab.target.connection) } };
+      await assert.rejects(winrmDriver.connectWriter(wrong), (e: Error) => WINDOWS.isPinMismatch(e));
       assert.deepEqual(lab.sim.simulator.stats, {}, 'no request reached the server');
-      // the pin accepts the other spellings of the same fingerprint
       const lower = { ...lab.target, connection: { ...lab.target.connection, tlsFingerprint: lab.sim.fingerprint!.replace(/:/g, '').toLowerCase() } };
       await (await winrmDriver.connectReader(lower)).close();
-      // without a pin the self-signed lab certificate is not trusted
-      const unpinned = { ...lab.target, connection: { ...lab.target.connection, tlsFingerprint: undefined } };
-      await assert.rejects(winrmDriver.connectReader(unpinned), (e: Error) => e instanceof DriverError && e.opts.code === 'E_TLS');
     } finally {
       await lab.stop();
     }
@@ -337,17 +208,6 @@ describe('winrm fault injection', function () {
     lab = await startLab();
   });
   after(() => lab?.stop());
-
-  it('reports a dropped connection as a DriverError', async () => {
-    const r = await winrmDriver.connectReader(lab.target);
-    lab.sim.simulator.faults.dropConnections = 1;
-    try {
-      await assert.rejects(r.read([{ kind: 'User', id: 'Administrator', state: {} }]), (e: Error) => e instanceof DriverError && e.opts.code === 'E_CONNECTION_DROPPED');
-    } finally {
-      lab.sim.simulator.faults.dropConnections = 0;
-      await r.close();
-    }
-  });
 
   it('a failed apply changes nothing and says why', async () => {
     lab.sim.simulator.faults.failApply = 1;

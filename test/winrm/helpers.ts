@@ -1,19 +1,24 @@
-/** Shared helpers of the WinRM tests: a lab target, the plan stage in miniature, Windows resources. */
-import assert from 'node:assert/strict';
-import type { Change, DesiredObject, KindDef, ReadResult, Resource, TargetSpec, TargetWriter } from '../../engine/types.js';
-import { objectKey } from '../../engine/types.js';
-import { diffObject } from '../../engine/diff.js';
-import { liveFingerprint } from '../../engine/hash.js';
-import { serverKindDef } from '../../providers/servers/kinds.js';
-import { winrmDriver, winrmKinds, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
-import { ENV, SERVER, TARGET_ADDRESS, resource as baseResource, serverResource } from '../servers/conformance.js';
+/** Shared helpers of the WinRM tests: a lab target, and the conformance module's plan stage bound to the winrm driver and a Windows Server. */
+import type { Change, DesiredObject, Resource, TargetSpec, TargetWriter } from '../../engine/types.js';
+import { winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
+import type { WindowsModel } from '../../providers/servers/winrm/simulator/model.js';
+import {
+  ENV,
+  SERVER,
+  TARGET_ADDRESS,
+  converge as confConverge,
+  expand as confExpand,
+  planChanges,
+  planOnly as confPlanOnly,
+  readRequest,
+  resource as baseResource,
+  windowsServer,
+  withWriter as confWithWriter,
+  type HostAccess,
+} from '../servers/conformance.js';
 
-export { ENV, SERVER, TARGET_ADDRESS };
+export { ENV, SERVER, TARGET_ADDRESS, planChanges, readRequest, windowsServer };
 export const PASSWORD = 'Lab-Passw0rd!';
-
-export function kindDef(kind: string): KindDef | undefined {
-  return serverKindDef(kind) ?? winrmKinds.find((k) => k.kind === kind);
-}
 
 export interface Lab {
   sim: RunningWinrmSimulator;
@@ -47,84 +52,63 @@ export async function startLab(opts: { transport?: 'http' | 'https'; auth?: 'bas
   return { sim, target, stop: () => sim.stop() };
 }
 
+/** Out-of-band access to the simulated Windows host, for the conformance suite. */
+export function windowsHostAccess(model: WindowsModel): HostAccess {
+  const under = (dir: string, path: string) => path.toLowerCase().startsWith(dir.toLowerCase() + '\\') && !path.slice(dir.length + 1).includes('\\');
+  return {
+    async readFile(p) {
+      return model.files.get(p)?.content;
+    },
+    async writeFile(p, d) {
+      const old = model.files.get(p);
+      model.files.set(p, { path: old?.path ?? p, content: Buffer.from(d), owner: old?.owner ?? 'Administrators', group: old?.group ?? 'None' });
+    },
+    async stat(p) {
+      const f = model.files.get(p);
+      if (f) return { owner: f.owner, group: f.group, type: 'file' };
+      const d = model.directories.get(p);
+      return d ? { owner: d.owner, group: d.group, type: 'dir' } : undefined;
+    },
+    async listDir(p) {
+      return [...model.files.keys(), ...model.directories.keys()].filter((k) => under(p, k)).map((k) => k.slice(p.length + 1));
+    },
+    async user(n) {
+      const u = model.users.get(n);
+      if (!u) return undefined;
+      const groups = model.groups.values().filter((g) => g.members.some((m) => m.toLowerCase() === u.name.toLowerCase()));
+      return { comment: u.fullName, groups: groups.map((g) => g.name) };
+    },
+    async group(n) {
+      const g = model.groups.get(n);
+      return g ? { members: [...g.members] } : undefined;
+    },
+    async service(n) {
+      const s = model.services.get(n);
+      // Disabled is what ensure: absent makes of a service; Manual is enabled: false
+      return !s || (s.startType === 'Disabled' && s.status === 'Stopped') ? undefined : { enabled: s.startType === 'Automatic', running: s.status === 'Running' };
+    },
+  };
+}
+
 /** A resource on the test server (conformance suite's helper, with spec.server filled in). */
 export function resource(kind: string, name: string, spec: Record<string, unknown>): Resource {
   return baseResource(kind, name, { server: SERVER, ...spec });
 }
 
-/** The Windows Server resource the objects refer to (validation looks up its os). */
-export function windowsServer(): Resource {
-  const r = serverResource('windows');
-  return { ...r, spec: { ...r.spec, connection: { ...r.spec.connection, user: 'Administrator', password: '${secret:WIN_PASSWORD}', tlsFingerprint: 'AB'.repeat(32) } } };
-}
-
 /** validate (must be clean) + expand, as the engine does, with a Windows Server. */
 export function expand(resources: Resource[]): DesiredObject[] {
-  const all = [windowsServer(), ...resources];
-  const byAddress = new Map(all.map((r) => [r.address, r]));
-  const ctx = { byAddress, resources: all, lookup: (kind: string, name: string) => byAddress.get(`${ENV}/${kind}/${name}`) };
-  const out: DesiredObject[] = [];
-  for (const r of resources) {
-    const def = kindDef(r.kind)!;
-    assert.deepEqual(def.validate?.(r, { byAddress }) ?? [], [], `${r.address} should be valid`);
-    out.push(...def.expand!(r, ctx));
-  }
-  return out;
+  return confExpand(resources, windowsServer());
 }
 
-/** The plan stage in miniature: one Change per desired object that differs. */
-export function planChanges(desired: DesiredObject[], read: ReadResult): Change[] {
-  const changes: Change[] = [];
-  for (const o of desired) {
-    const live = read.objects[objectKey(o.kind, o.id)];
-    assert.ok(live !== undefined, `read result lacks ${o.kind} ${o.id}`);
-    const d = diffObject(kindDef(o.kind), o.ensure === 'present' ? o.state : null, live?.state ?? null);
-    if (!d.actions.length) continue;
-    changes.push({
-      address: o.address,
-      resource: o.resource,
-      kind: o.kind,
-      target: o.target,
-      id: o.id,
-      actions: d.actions,
-      before: live?.state ?? null,
-      after: o.ensure === 'present' ? o.state : null,
-      diff: d.diff,
-      liveFingerprint: liveFingerprint(live?.state ?? null),
-      dependsOn: o.dependsOn,
-    });
-  }
-  return changes;
-}
-
-export const readRequest = (desired: DesiredObject[]) => desired.map((o) => ({ kind: o.kind, id: o.id, state: o.state }));
-
-export async function withWriter<T>(target: TargetSpec, fn: (w: TargetWriter) => Promise<T>): Promise<T> {
-  const w = await winrmDriver.connectWriter(target, { timeoutMs: 10_000 });
-  try {
-    return await fn(w);
-  } finally {
-    await w.close();
-  }
+export function withWriter<T>(target: TargetSpec, fn: (w: TargetWriter) => Promise<T>): Promise<T> {
+  return confWithWriter({ driver: winrmDriver, target }, fn);
 }
 
 /** Plan, apply (deletes first, then the rest in order), re-plan: must be empty. Returns the applied changes. */
-export async function converge(target: TargetSpec, desired: DesiredObject[]): Promise<Change[]> {
-  return withWriter(target, async (w) => {
-    const changes = planChanges(desired, await w.read(readRequest(desired)));
-    const isDelete = (c: Change) => c.actions.length === 1 && c.actions[0] === 'delete';
-    for (const c of [...changes.filter(isDelete), ...changes.filter((c) => !isDelete(c))]) await w.applyChange!(c);
-    const again = planChanges(desired, await w.read(readRequest(desired)));
-    assert.deepEqual(again.map((c) => ({ address: c.address, diff: c.diff })), [], 'a re-plan right after apply shows no changes');
-    return changes;
-  });
+export function converge(target: TargetSpec, desired: DesiredObject[]): Promise<Change[]> {
+  return confConverge({ driver: winrmDriver, target }, desired);
 }
 
-export async function planOnly(target: TargetSpec, desired: DesiredObject[]): Promise<Change[]> {
-  const r = await winrmDriver.connectReader(target, { timeoutMs: 10_000 });
-  try {
-    return planChanges(desired, await r.read(readRequest(desired)));
-  } finally {
-    await r.close();
-  }
+export function planOnly(target: TargetSpec, desired: DesiredObject[]): Promise<Change[]> {
+  return confPlanOnly({ driver: winrmDriver, target }, desired);
 }
