@@ -84,6 +84,9 @@ export function linuxPathProblem(p: string): string | null {
   return null;
 }
 
+/** DOS device names Windows reserves in every folder, with or without an extension (`NUL.txt` is NUL too). */
+const WINDOWS_RESERVED = /^(CON|PRN|AUX|NUL|COM[1-9\u00b9\u00b2\u00b3]|LPT[1-9\u00b9\u00b2\u00b3])$/i;
+
 /** Why a Windows path is not acceptable, or null. */
 export function windowsPathProblem(p: string): string | null {
   const unsafe = unsafeReason(p);
@@ -91,9 +94,14 @@ export function windowsPathProblem(p: string): string | null {
   if (!/^[A-Za-z]:\\/.test(p)) return 'must be an absolute path with a drive letter, e.g. C:\\Shares\\data';
   const rest = p.slice(3);
   if (/["*?<>|:/]/.test(rest)) return 'must not contain any of " * ? < > | : /';
-  if (rest.split('\\').some((seg) => seg === '..' || seg === '.')) return "must not contain '.' or '..' segments";
+  const segs = rest.split('\\');
+  if (segs.some((seg) => seg === '..' || seg === '.')) return "must not contain '.' or '..' segments";
   if (rest.endsWith('\\') && rest.length > 0) return 'must not end with \\';
   if (rest.includes('\\\\')) return 'must not contain empty segments';
+  const reserved = segs.find((seg) => WINDOWS_RESERVED.test(seg.split('.')[0].trimEnd()));
+  if (reserved !== undefined) return `must not use the reserved device name ${JSON.stringify(reserved)} (CON, PRN, AUX, NUL, COM1-9, LPT1-9, also with an extension)`;
+  const trailing = segs.find((seg) => /[. ]$/.test(seg));
+  if (trailing !== undefined) return `has a segment ending in a dot or space (${JSON.stringify(trailing)}), which Windows silently strips`;
   return null;
 }
 
@@ -109,6 +117,7 @@ export function linuxNameProblem(n: string): string | null {
   return unsafeReason(n) ?? (LINUX_NAME.test(n) ? null : 'must match ^[a-z_][a-z0-9_-]{0,31}$');
 }
 
+/** A local Windows account name (user: 20 characters, group: 256). */
 export function windowsNameProblem(n: string, maxLen: number): string | null {
   const unsafe = unsafeReason(n);
   if (unsafe) return unsafe;
@@ -116,6 +125,46 @@ export function windowsNameProblem(n: string, maxLen: number): string | null {
   if (WINDOWS_FORBIDDEN.test(n)) return 'must not contain any of " / \\ [ ] : ; | = , + * ? < > @';
   if (/^[. ]+$/.test(n)) return 'must not consist of dots and spaces only';
   if (/[. ]$/.test(n)) return 'must not end with a dot or space';
+  return null;
+}
+
+/**
+ * A reference to a Windows account (group member, a user's group, owner):
+ * a user or a group, local or `DOMAIN\name` (`CONTOSO\bob`,
+ * `BUILTIN\Administrators`, `NT AUTHORITY\SYSTEM`, `.\anna`), so names up to
+ * 256 characters (group names; `Remote Management Users` is 23).
+ */
+export function windowsAccountProblem(ref: string): string | null {
+  const unsafe = unsafeReason(ref);
+  if (unsafe) return unsafe;
+  const i = ref.indexOf('\\');
+  if (i >= 0) {
+    const domain = ref.slice(0, i);
+    if (domain !== '.' && !/^[\p{L}\p{N}][\p{L}\p{N} ._-]{0,254}$/u.test(domain)) return `has an invalid domain ${JSON.stringify(domain)} (letters, digits, space . _ -; or . for the local computer)`;
+    if (/[. ]$/.test(domain) && domain !== '.') return 'must not have a domain ending in a dot or space';
+  }
+  return windowsNameProblem(ref.slice(i + 1), 256);
+}
+
+/** `BUILTIN`, `.` and the computer's own name qualify local accounts. */
+export function isLocalQualifier(domain: string, hostname?: unknown): boolean {
+  const d = domain.toLowerCase();
+  return d === '.' || d === 'builtin' || (typeof hostname === 'string' && d === hostname.toLowerCase());
+}
+
+/**
+ * A Windows service name (the key name, as `sc.exe` and Get-Service -Name use
+ * it): up to 256 characters, no slashes. Unlike systemd units it may hold `$`
+ * (`MSSQL$SQLEXPRESS`), spaces and `#`; refused are control characters,
+ * quotes and the shell sequences unsafeReason refuses (`;`, `$(`, `${`, ...).
+ * Values travel to the winrm driver as data, never as code; this keeps names sane.
+ */
+export function windowsServiceNameProblem(n: string): string | null {
+  const unsafe = unsafeReason(n) ?? (/['"\u2018\u2019\u201c\u201d]/.test(n) ? 'contains a quote' : null);
+  if (unsafe) return unsafe;
+  if (n.length < 1 || n.length > 256) return 'must be 1 to 256 characters';
+  if (!/^[\p{L}\p{N}_$][\p{L}\p{N} _.+$@#(){}~,=!%-]*$/u.test(n)) return 'is not a valid Windows service name (letters, digits, space and _ . + - $ @ # ( ) { } ~ , = ! %; no slashes)';
+  if (/ $/.test(n)) return 'must not end with a space';
   return null;
 }
 
@@ -137,8 +186,8 @@ function checkPath(c: Check, os: ServerOs | undefined, pointer: string, value: u
   if (problem) c.out.push(diag(c.res, pointer, problem.startsWith('contains') ? 'E_UNSAFE_VALUE' : 'E_INVALID_PATH', `path ${JSON.stringify(value)} ${problem}`));
 }
 
-/** kind of name: account (users, groups), package, service. */
-function checkName(c: Check, os: ServerOs | undefined, pointer: string, value: unknown, what: 'user' | 'group' | 'package' | 'service'): void {
+/** kind of name: a local user or group (its own name), an account reference (member, owner: on Windows DOMAIN\name too), package, service. */
+function checkName(c: Check, os: ServerOs | undefined, pointer: string, value: unknown, what: 'user' | 'group' | 'account' | 'package' | 'service'): void {
   if (typeof value !== 'string') return;
   let problem: string | null;
   if (os === 'linux') {
@@ -146,13 +195,16 @@ function checkName(c: Check, os: ServerOs | undefined, pointer: string, value: u
     else if (what === 'service') problem = unsafeReason(value) ?? (SYSTEMD_UNIT.test(value) && !value.startsWith('-') ? null : 'is not a valid systemd unit name');
     else problem = linuxNameProblem(value);
   } else if (os === 'windows') {
-    if (what === 'user') problem = windowsNameProblem(value, 20);
+    if (what === 'account') problem = windowsAccountProblem(value);
+    else if (what === 'user') problem = windowsNameProblem(value, 20);
     else if (what === 'group') problem = windowsNameProblem(value, 256);
+    else if (what === 'service') problem = windowsServiceNameProblem(value);
     else problem = unsafeReason(value) ?? (/^[A-Za-z0-9][A-Za-z0-9._+-]{0,255}$/.test(value) ? null : `is not a valid ${what} name (letters, digits, . _ + -)`);
   } else {
     problem = unsafeReason(value);
   }
-  if (problem) c.out.push(diag(c.res, pointer, problem.startsWith('contains') ? 'E_UNSAFE_VALUE' : 'E_INVALID_NAME', `${what} name ${JSON.stringify(value)} ${problem}`));
+  const label = what === 'account' ? 'account' : `${what} name`;
+  if (problem) c.out.push(diag(c.res, pointer, problem.startsWith('contains') ? 'E_UNSAFE_VALUE' : 'E_INVALID_NAME', `${label} ${JSON.stringify(value)} ${problem}`));
 }
 
 function linuxOnly(c: Check, os: ServerOs | undefined, fields: string[]): void {
@@ -160,6 +212,11 @@ function linuxOnly(c: Check, os: ServerOs | undefined, fields: string[]): void {
   for (const f of fields) {
     if (c.res.spec?.[f] !== undefined) c.out.push(diag(c.res, `/spec/${f}`, 'E_UNSUPPORTED_FIELD', `${f} is not supported on Windows servers`));
   }
+}
+
+/** Key of an object on its server: Windows compares paths and names case-insensitively (C:\A is c:\a). */
+function objectKeyOn(os: ServerOs | undefined, server: string, kind: string, id: string): string {
+  return `${server}\u0000${kind}\u0000${os === 'windows' ? id.toLowerCase() : id}`;
 }
 
 /** Objects that several resources claim (same server, kind and id) are reported once per duplicate. */
@@ -171,7 +228,7 @@ function checkUniqueId(c: Check, byAddress: Map<string, Resource>): void {
     for (const r of byAddress.values()) {
       const id = objectIdOf(r);
       if (id === undefined) continue;
-      const k = `${serverAddress(r)}\u0000${r.kind}\u0000${id}`;
+      const k = objectKeyOn(serverOs(r, byAddress), serverAddress(r), r.kind, id);
       const list = index.get(k) ?? [];
       list.push(r);
       index.set(k, list);
@@ -180,7 +237,7 @@ function checkUniqueId(c: Check, byAddress: Map<string, Resource>): void {
   }
   const id = objectIdOf(c.res);
   if (id === undefined) return;
-  const others = (index.get(`${serverAddress(c.res)}\u0000${c.res.kind}\u0000${id}`) ?? []).filter((r) => r.address !== c.res.address);
+  const others = (index.get(objectKeyOn(serverOs(c.res, byAddress), serverAddress(c.res), c.res.kind, id)) ?? []).filter((r) => r.address !== c.res.address);
   if (others.length > 0) {
     const pointer = c.res.kind === 'File' || c.res.kind === 'Directory' ? '/spec/path' : '/spec/name';
     c.out.push(diag(c.res, pointer, 'E_DUPLICATE_OBJECT', `${c.res.kind} ${JSON.stringify(id)} on server ${c.res.spec.server} is also declared by ${others.map((r) => r.address).join(', ')}`));
@@ -199,7 +256,8 @@ function validateObject(res: Resource, ctx: { byAddress: Map<string, Resource> }
   const s = res.spec ?? {};
   const srv = ctx.byAddress.get(serverAddress(res));
   if (srv && srv.kind !== 'Server') c.out.push(diag(res, '/spec/server', 'E_REF_KIND', `${serverAddress(res)} is not a Server`));
-  const accountName = (pointer: string, v: unknown, what: 'user' | 'group') => checkName(c, os, pointer, v, what);
+  // names of other accounts: on Windows any account, DOMAIN\name too; on Linux local users/groups
+  const accountName = (pointer: string, v: unknown, what: 'user' | 'group') => checkName(c, os, pointer, v, os === 'windows' ? 'account' : what);
   switch (res.kind) {
     case 'File':
     case 'Directory':
@@ -215,7 +273,15 @@ function validateObject(res: Resource, ctx: { byAddress: Map<string, Resource> }
     case 'User':
       checkName(c, os, s.name !== undefined ? '/spec/name' : '/metadata/name', objectName(res), 'user');
       if (s.group !== undefined) accountName('/spec/group', s.group, 'group');
-      if (Array.isArray(s.groups)) s.groups.forEach((g: unknown, i: number) => accountName(`/spec/groups/${i}`, g, 'group'));
+      if (Array.isArray(s.groups)) {
+        s.groups.forEach((g: unknown, i: number) => {
+          accountName(`/spec/groups/${i}`, g, 'group');
+          // a local user joins local groups only: BUILTIN\x, .\x or <computer>\x name those
+          if (os === 'windows' && typeof g === 'string' && g.includes('\\') && !windowsAccountProblem(g) && !isLocalQualifier(g.slice(0, g.indexOf('\\')), srv?.spec?.hostname)) {
+            c.out.push(diag(res, `/spec/groups/${i}`, 'E_INVALID_NAME', `account ${JSON.stringify(g)} is a domain group; a local user can only join local groups (name, BUILTIN\\name or .\\name)`));
+          }
+        });
+      }
       if (s.shell !== undefined && os !== 'windows') checkPath(c, os, '/spec/shell', s.shell);
       if (s.home !== undefined && os !== 'windows') checkPath(c, os, '/spec/home', s.home);
       if (typeof s.comment === 'string') {
@@ -305,12 +371,14 @@ function byObjectName(ctx: ExpandContext, kind: string, server: string, name: st
     for (const r of ctx.resources) {
       if (!SERVER_OBJECT_KINDS.includes(r.kind) || typeof r.spec?.server !== 'string') continue;
       const id = r.kind === 'File' || r.kind === 'Directory' ? r.spec.path : objectName(r);
-      index.set(`${r.kind}\u0000${r.spec.server}\u0000${id}`, r);
+      if (typeof id === 'string') index.set(objectKeyOn(serverOs(r, ctx.byAddress), r.spec.server, r.kind, id), r);
     }
     nameIndex.set(ctx.resources, index);
   }
-  return index.get(`${kind}\u0000${server}\u0000${name}`);
+  const srv = ctx.lookup('Server', server);
+  return index.get(objectKeyOn(srv ? serverOs(srv, ctx.byAddress) : undefined, server, kind, name));
 }
+
 
 function pick(spec: Record<string, unknown>, fields: string[]): Record<string, unknown> {
   const out: Record<string, unknown> = {};

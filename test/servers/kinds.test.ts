@@ -2,7 +2,9 @@
 import assert from 'node:assert/strict';
 import type { Diagnostic, Resource } from '../../engine/types.js';
 import { diffObject } from '../../engine/diff.js';
-import { fileKind, serverKindDef, serverKinds, userKind, groupKind, linuxPathProblem, windowsPathProblem } from '../../providers/servers/kinds.js';
+import { DriverError } from '../../engine/types.js';
+import { fileKind, serverKindDef, serverKinds, userKind, groupKind, linuxPathProblem, windowsAccountProblem, windowsPathProblem, windowsServiceNameProblem } from '../../providers/servers/kinds.js';
+import { checkLinuxId } from '../../providers/servers/linux/driver.js';
 import { kinds } from '../../providers/servers/index.js';
 import { resource, serverResource, ENV, SERVER } from './conformance.js';
 
@@ -97,6 +99,108 @@ describe('servers kinds', () => {
       assert.deepEqual(w({ name: 'a"b' }, 'User'), ['E_INVALID_NAME']);
       assert.deepEqual(w({ name: 'ok', uid: 1000, shell: '/bin/sh' }, 'User'), ['E_UNSUPPORTED_FIELD', 'E_UNSUPPORTED_FIELD']);
     });
+    it('accepts Windows service names with $ and spaces, still refusing injection, quotes and slashes', () => {
+      const svc = (name: string, os: 'linux' | 'windows' = 'windows') => codes(validate(resource('Service', 'n', { server: SERVER, name }), os));
+      for (const ok of ['MSSQL$SQLEXPRESS', 'SQLAgent$SQLEXPRESS', 'MSSQL$MY_INSTANCE-2', 'Apple Mobile Device Service', 'CDPUserSvc_1a2b3', 'Net.Tcp', 'W32Time', 'a'.repeat(256)]) {
+        assert.deepEqual(svc(ok), [], ok);
+      }
+      assert.deepEqual(svc('MSSQL$(calc)'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('MSSQL${x}'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a;Stop-Computer'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a\nb'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a\u0007b'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc("a'b"), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a"b'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a`b'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a|b'), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(svc('a/b'), ['E_INVALID_NAME']);
+      assert.deepEqual(svc('a\\b'), ['E_INVALID_NAME']);
+      assert.deepEqual(svc('-svc'), ['E_INVALID_NAME']);
+      assert.deepEqual(svc('svc '), ['E_INVALID_NAME']);
+      assert.deepEqual(svc('a'.repeat(257)), ['E_INVALID_NAME']);
+      assert.match(windowsServiceNameProblem("x'y")!, /quote/);
+      // Linux (systemd) keeps refusing $, at validation and at the ssh driver
+      assert.deepEqual(svc('MSSQL$SQLEXPRESS', 'linux'), ['E_INVALID_NAME']);
+      assert.throws(() => checkLinuxId('Service', 'MSSQL$SQLEXPRESS'), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE');
+    });
+
+    it('accepts DOMAIN\\name and long group names where accounts are referenced (members, groups, owner, group)', () => {
+      const w = (kind: string, spec: Record<string, unknown>, os: 'linux' | 'windows' = 'windows') => codes(validate(resource(kind, 'x', { server: SERVER, ...spec }), os));
+      const refs = ['CONTOSO\\bob', 'BUILTIN\\Administrators', 'NT AUTHORITY\\SYSTEM', '.\\anna', 'WIN-01\\anna', 'contoso.local\\Domain Users', 'Remote Management Users', 'G'.repeat(256)];
+      assert.deepEqual(w('Group', { members: refs }), []);
+      assert.deepEqual(w('User', { groups: ['Remote Management Users', 'BUILTIN\\Users', '.\\Lehrkräfte Grundschule'] }), []);
+      // a local user joins local groups only
+      const domainGroup = validate(resource('User', 'x', { server: SERVER, groups: ['CONTOSO\\Domain Users'] }), 'windows');
+      assert.deepEqual(codes(domainGroup), ['E_INVALID_NAME']);
+      assert.match(domainGroup[0].message, /local user can only join local groups/);
+      const named = { ...serverResource('windows'), spec: { ...serverResource('windows').spec, hostname: 'WIN-01' } };
+      const onWin01 = resource('User', 'x', { server: SERVER, groups: ['win-01\\Users'] });
+      assert.deepEqual(userKind.validate!(onWin01, { byAddress: new Map([named, onWin01].map((r) => [r.address, r])) }), []);
+      assert.deepEqual(w('File', { path: 'C:\\a.txt', owner: 'BUILTIN\\Administrators', group: 'Remote Management Users' }), []);
+      assert.deepEqual(w('Directory', { path: 'C:\\a', owner: 'CONTOSO\\bob', group: 'CONTOSO\\Domain Users' }), []);
+      // still refused
+      assert.deepEqual(w('Group', { members: ['CONTOSO\\bo;b'] }), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(w('Group', { members: ['CONTOSO\\$(calc)'] }), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(w('Group', { members: ['CONTOSO\\bob\nx'] }), ['E_UNSAFE_VALUE']);
+      assert.deepEqual(w('Group', { members: ['A\\B\\C'] }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { members: ['\\bob'] }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { members: ['CONTOSO.\\bob'] }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { members: ['CONTOSO\\'] }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { members: ['CONTOSO\\b"ob'] }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { members: ['G'.repeat(257)] }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('File', { path: 'C:\\a.txt', owner: 'x\\y\\z' }), ['E_INVALID_NAME']);
+      assert.match(windowsAccountProblem('CONTOSO.\\bob')!, /domain/);
+      // an account's own name stays local: no domain, 20 characters for users
+      assert.deepEqual(w('User', { name: 'CONTOSO\\bob' }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { name: 'BUILTIN\\Admins' }), ['E_INVALID_NAME']);
+      assert.deepEqual(w('Group', { name: 'Remote Management Users' }), []);
+      // Linux keeps its local name rule
+      assert.deepEqual(w('Group', { members: ['CONTOSO\\bob'] }, 'linux'), ['E_INVALID_NAME']);
+      assert.deepEqual(w('File', { path: '/a', owner: 'Remote Management Users' }, 'linux'), ['E_INVALID_NAME']);
+    });
+
+    it('refuses reserved device names and segments ending in a dot or space', () => {
+      const p = (path: string) => codes(validate(resource('File', 'f', { server: SERVER, path }), 'windows'));
+      for (const bad of ['C:\\Shares\\CON', 'C:\\Shares\\nul', 'C:\\Shares\\NUL.txt', 'C:\\Shares\\con.tar.gz', 'C:\\Shares\\Aux .txt', 'C:\\PRN\\x.txt', 'C:\\a\\COM1', 'C:\\a\\com9.log', 'C:\\a\\LPT1', 'C:\\a\\lpt9.txt', 'C:\\a\\COM\u00b9']) {
+        assert.deepEqual(p(bad), ['E_INVALID_PATH'], bad);
+        assert.match(windowsPathProblem(bad)!, /reserved device name/);
+      }
+      for (const bad of ['C:\\Shares\\x.', 'C:\\Shares\\x ', 'C:\\Shares\\dir.\\x.txt', 'C:\\Shares\\dir \\x.txt', 'C:\\a\\...']) {
+        assert.deepEqual(p(bad), ['E_INVALID_PATH'], bad);
+      }
+      assert.match(windowsPathProblem('C:\\Shares\\x ')!, /dot or space/);
+      for (const ok of ['C:\\Shares\\CONSOLE.txt', 'C:\\Shares\\COM10', 'C:\\Shares\\COM0', 'C:\\Shares\\nullable.txt', 'C:\\Shares\\LPT', 'C:\\Shares\\.hidden', 'C:\\Shares\\my con.txt', 'C:\\Shares\\a.b.c']) {
+        assert.deepEqual(p(ok), [], ok);
+      }
+      // Linux paths are not Windows paths
+      assert.deepEqual(codes(validate(resource('File', 'f', { server: SERVER, path: '/srv/CON' }))), []);
+    });
+
+    it('finds duplicates case-insensitively on Windows (paths, users, groups, services), case-sensitively on Linux', () => {
+      const dup = (kind: string, a: Record<string, unknown>, b: Record<string, unknown>, os: 'linux' | 'windows') =>
+        codes(validate(resource(kind, 'one', { server: SERVER, ...a }), os, [resource(kind, 'two', { server: SERVER, ...b })]));
+      assert.deepEqual(dup('File', { path: 'C:\\A\\x.txt' }, { path: 'c:\\a\\X.TXT' }, 'windows'), ['E_DUPLICATE_OBJECT']);
+      assert.deepEqual(dup('Directory', { path: 'C:\\Shares' }, { path: 'c:\\shares' }, 'windows'), ['E_DUPLICATE_OBJECT']);
+      assert.deepEqual(dup('User', { name: 'Anna' }, { name: 'anna' }, 'windows'), ['E_DUPLICATE_OBJECT']);
+      assert.deepEqual(dup('Group', { name: 'Lehrkräfte' }, { name: 'LEHRKRÄFTE' }, 'windows'), ['E_DUPLICATE_OBJECT']);
+      assert.deepEqual(dup('Service', { name: 'w32time' }, { name: 'W32Time' }, 'windows'), ['E_DUPLICATE_OBJECT']);
+      assert.deepEqual(dup('File', { path: 'C:\\A\\x.txt' }, { path: 'C:\\A\\y.txt' }, 'windows'), []);
+      assert.deepEqual(dup('File', { path: '/srv/A' }, { path: '/srv/a' }, 'linux'), []);
+      assert.deepEqual(dup('File', { path: '/srv/a' }, { path: '/srv/a' }, 'linux'), ['E_DUPLICATE_OBJECT']);
+      const d = validate(resource('File', 'one', { server: SERVER, path: 'C:\\A' }), 'windows', [resource('File', 'two', { server: SERVER, path: 'c:\\a' })]);
+      assert.match(d[0].message, /conf\/File\/two/);
+    });
+
+    it('orders by dependencies case-insensitively on Windows (owner Anna is user anna)', () => {
+      const srv = serverResource('windows');
+      const user = resource('User', 'anna', { server: SERVER });
+      const file = resource('File', 'f', { server: SERVER, path: 'C:\\x.txt', owner: 'Anna' });
+      const all = [srv, user, file];
+      const byAddress = new Map(all.map((r) => [r.address, r]));
+      const ctx = { byAddress, resources: all, lookup: (k: string, n: string) => byAddress.get(`${ENV}/${k}/${n}`) };
+      assert.deepEqual(fileKind.expand!(file, ctx)[0].dependsOn, [`${ENV}/Server/${SERVER}`, `${ENV}/User/anna`]);
+    });
+
     it('path helpers', () => {
       assert.equal(windowsPathProblem('D:\\Daten'), null);
       assert.equal(linuxPathProblem('/'), null);

@@ -6,6 +6,7 @@
  * security, fault injection.
  */
 import assert from 'node:assert/strict';
+import type { Change } from '../../engine/types.js';
 import { DriverError } from '../../engine/types.js';
 import { winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
 import type { WindowsModel } from '../../providers/servers/winrm/simulator/model.js';
@@ -73,6 +74,42 @@ describe('winrm driver against the simulator', function () {
     // nothing was executed: C:\ is still there and every operation was one of the driver's
     assert.ok(model.directories.has('C:\\Windows'));
     assert.ok(model.log.every((l) => l.ok));
+  });
+
+  it('round-trips Windows names: DOMAIN\\name members and owners, long group names, $ in service names', async () => {
+    model.services.set('MSSQL$SQLEXPRESS', { name: 'MSSQL$SQLEXPRESS', startType: 'Manual', status: 'Stopped' });
+    const desired = expand([
+      resource('Group', 'Fernwartung-Lehrkraefte-Verwaltung', { members: ['BUILTIN\\Administrators', '.\\Administrator'] }),
+      resource('User', 'wartung', { groups: ['Remote Management Users', 'BUILTIN\\Users'] }),
+      resource('Group', 'Remote Management Users', { members: ['wartung', 'WIN-01\\Administrator'] }),
+      resource('File', 'owned', { path: `${BASE}\\wartung.txt`, content: 'x', owner: 'BUILTIN\\Administrators', group: 'Remote Management Users' }),
+      resource('Service', 'MSSQL$SQLEXPRESS', { enabled: true, state: 'running' }),
+    ]);
+    const changes = await converge(lab.target, desired);
+    assert.deepEqual(changes.map((c) => `${c.kind} ${c.id} ${c.actions}`), [
+      'Group Fernwartung-Lehrkraefte-Verwaltung create',
+      'User wartung create',
+      'Group Remote Management Users update',
+      `File ${BASE}\\wartung.txt create`,
+      'Service MSSQL$SQLEXPRESS update',
+    ]);
+    assert.deepEqual(model.groups.get('Fernwartung-Lehrkraefte-Verwaltung')!.members, ['Administrators', 'Administrator']);
+    assert.deepEqual(model.groups.get('Remote Management Users')!.members, ['wartung', 'Administrator']);
+    assert.deepEqual(model.groups.get('Users')!.members, ['wartung']);
+    assert.equal(model.files.get(`${BASE}\\wartung.txt`)!.owner, 'Administrators');
+    assert.deepEqual(model.services.get('MSSQL$SQLEXPRESS'), { name: 'MSSQL$SQLEXPRESS', startType: 'Automatic', status: 'Running' });
+    // a domain the host does not know is an error of the host, not of validation
+    await assert.rejects(converge(lab.target, expand([resource('Group', 'Fernwartung-Lehrkraefte-Verwaltung', { members: ['CONTOSO\\bob'] })])), /account CONTOSO\\bob does not exist/);
+    await converge(lab.target, expand([resource('Group', 'Fernwartung-Lehrkraefte-Verwaltung', { ensure: 'absent' }), resource('User', 'wartung', { ensure: 'absent' })]));
+    // the driver refuses what validation refuses in a service name, before the host sees it
+    const before = model.log.length;
+    await withWriter(lab.target, async (w) => {
+      for (const id of ["MSSQL'x", 'MSSQL$(calc)', 'a;b', 'a\nb', 'a\\b']) {
+        const c: Change = { address: 'x', resource: 'x', kind: 'Service', target: lab.target.address, id, actions: ['update'], before: {}, after: { state: 'running' }, diff: [], liveFingerprint: '', dependsOn: [] };
+        await assert.rejects(w.applyChange!(c), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE', id);
+      }
+    });
+    assert.equal(model.log.length, before);
   });
 
   it('installs and removes Windows features', async () => {

@@ -10,7 +10,7 @@
  */
 import type { Change, Diagnostic, Driver, LiveObject, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
-import { contentBytes, contentState, unsafeReason, windowsNameProblem, windowsPathProblem } from '../kinds.js';
+import { contentBytes, contentState, windowsNameProblem, windowsPathProblem, windowsServiceNameProblem } from '../kinds.js';
 import { FEATURE_NAME, canonicalRegistryPath, normalizeRegistryData, registryPathProblem } from './kinds.js';
 import { HttpTransport, type HttpTransportOptions, type WsmanTransport } from './transport.js';
 import { WinrmSession } from './session.js';
@@ -99,10 +99,23 @@ function sameCi(a: unknown, b: unknown): boolean {
   return typeof a === 'string' && typeof b === 'string' && a.toLowerCase() === b.toLowerCase();
 }
 
-/** Windows names are case-insensitive: report the manifest's spelling when only the case differs. */
-function reconcileCase(live: unknown, wanted: unknown): unknown {
-  if (typeof live === 'string') return sameCi(live, wanted) ? wanted : live;
-  if (Array.isArray(live) && Array.isArray(wanted)) return live.map((x) => wanted.find((w) => sameCi(x, w)) ?? x);
+/**
+ * The name the read script reports for an account: it drops the local
+ * qualifiers (`BUILTIN\`, the computer name; `.\` means the computer too), so
+ * `BUILTIN\Administrators` reads back as `Administrators`. Domain accounts keep theirs.
+ */
+export function shortAccountName(name: string, hostname?: string): string {
+  const i = name.indexOf('\\');
+  if (i < 0) return name;
+  const domain = name.slice(0, i);
+  return domain === '.' || sameCi(domain, 'BUILTIN') || (hostname !== undefined && sameCi(domain, hostname)) ? name.slice(i + 1) : name;
+}
+
+/** Windows names are case-insensitive and may be qualified: report the manifest's spelling when the live name is the same account. */
+function reconcileCase(live: unknown, wanted: unknown, hostname?: string): unknown {
+  const same = (l: unknown, w: unknown) => sameCi(l, w) || (typeof w === 'string' && sameCi(l, shortAccountName(w, hostname)));
+  if (typeof live === 'string') return same(live, wanted) ? wanted : live;
+  if (Array.isArray(live) && Array.isArray(wanted)) return live.map((x) => wanted.find((w) => same(x, w)) ?? x);
   return live;
 }
 
@@ -153,7 +166,7 @@ function checkId(label: string, kind: string, id: string, state: Record<string, 
       problem = registryPathProblem(registryTarget(id, state).path);
       break;
     case 'Service':
-      problem = unsafeReason(id);
+      problem = windowsServiceNameProblem(id);
       break;
     default:
       throw new DriverError(`${label}: the winrm driver does not manage kind ${kind}`, { code: 'E_UNSUPPORTED_KIND' });
@@ -166,6 +179,8 @@ class WinrmTarget implements TargetWriter {
     private readonly session: WinrmSession,
     private readonly label: string,
     private readonly log: (m: string) => void,
+    /** The computer name, if the Server says (spec.hostname): `<hostname>\x` is the local account x. */
+    private readonly hostname?: string,
   ) {}
 
   async run(op: Op, payload: unknown): Promise<Record<string, unknown>> {
@@ -201,7 +216,7 @@ class WinrmTarget implements TargetWriter {
       delete s.contentBase64;
       Object.assign(s, contentState(bytes));
     }
-    for (const f of CASE_FIELDS[kind] ?? []) if (s[f] !== undefined) s[f] = reconcileCase(s[f], wanted[f]);
+    for (const f of CASE_FIELDS[kind] ?? []) if (s[f] !== undefined) s[f] = reconcileCase(s[f], wanted[f], this.hostname);
     return s;
   }
 
@@ -229,6 +244,8 @@ class WinrmTarget implements TargetWriter {
       case 'User':
         op = 'apply-user';
         payload = { action, name: change.id, ...pick('comment', 'groups') };
+        // a local user joins local groups, which the script finds by their short name
+        if (Array.isArray(payload.groups)) payload.groups = payload.groups.map((g) => shortAccountName(String(g), this.hostname));
         break;
       case 'Group':
         op = 'apply-group';
@@ -285,7 +302,8 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
     throw e instanceof DriverError ? e : new DriverError(`${label}: ${(e as Error).message}`, { code: 'E_CONNECT' });
   }
   opts.log?.(`${label}: WinRM shell open (${c.auth})`);
-  return new WinrmTarget(session, label, opts.log ?? (() => undefined));
+  const hostname = typeof target.spec?.hostname === 'string' ? target.spec.hostname : undefined;
+  return new WinrmTarget(session, label, opts.log ?? (() => undefined), hostname);
 }
 
 /** A running lab simulator with access to the simulator itself (faults, stats). */
