@@ -258,9 +258,13 @@ function buildUnits(plan: PlanWithTargets, targets: Map<string, PlannedTarget>, 
     }
   }
   // A cycle between transactional units (A's change needs B's and vice versa) cannot be walked: break it deterministically.
-  const g = new Graph();
-  for (const u of units.values()) for (const d of u.deps) g.addEdge(u.id, d);
-  for (const cyc of g.cycles()) units.get(cyc[0])?.deps.delete(cyc[1]);
+  for (let round = 0; round <= units.size; round++) {
+    const g = new Graph();
+    for (const u of units.values()) for (const d of u.deps) g.addEdge(u.id, d);
+    const cycles = g.cycles();
+    if (!cycles.length) break;
+    for (const cyc of cycles) units.get(cyc[0])?.deps.delete(cyc[1]);
+  }
   return units;
 }
 

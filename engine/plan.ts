@@ -124,24 +124,46 @@ export function changeFor(o: DesiredObject, resolved: Record<string, unknown>, l
   };
 }
 
-/** Change-level dependencies from resource-level ones. Deletes run in reverse order (dependents first). */
-export function linkChanges(changes: Change[], resourceDeps: (resource: string) => Iterable<string>): void {
+/**
+ * Change-level dependencies from resource-level ones. Deletes run in reverse
+ * order (dependents first).
+ *
+ * A resource that lives on several targets (a Vlan on every switch) is a
+ * dependency per target: a port on sw-1 waits for the VLAN's change on sw-1,
+ * not for the same VLAN on 199 other switches (which would chain every
+ * switch's transaction to every other one). Only where the dependency has no
+ * object on the change's own target does the change wait for all of its
+ * changes (a genuinely cross-target dependency).
+ */
+export function linkChanges(
+  changes: Change[],
+  resourceDeps: (resource: string) => Iterable<string>,
+  resourceTargets: (resource: string) => ReadonlySet<string> | undefined = () => undefined,
+): void {
   const byResource = new Map<string, Change[]>();
-  for (const c of changes) (byResource.get(c.resource) ?? byResource.set(c.resource, []).get(c.resource)!).push(c);
+  const byResourceTarget = new Map<string, Change[]>();
+  for (const c of changes) {
+    (byResource.get(c.resource) ?? byResource.set(c.resource, []).get(c.resource)!).push(c);
+    const k = `${c.resource}\u0000${c.target}`;
+    (byResourceTarget.get(k) ?? byResourceTarget.set(k, []).get(k)!).push(c);
+  }
+  const deps = new Map<Change, Set<string>>(changes.map((c) => [c, new Set(c.dependsOn)]));
+  const isDelete = (c: Change) => c.actions.length === 1 && c.actions[0] === 'delete';
   const add = (from: Change, to: Change) => {
-    if (from !== to && !from.dependsOn.includes(to.address)) from.dependsOn.push(to.address);
+    if (from !== to) deps.get(from)!.add(to.address);
   };
   for (const c of changes) {
-    for (const depRes of resourceDeps(c.resource)) {
-      for (const d of byResource.get(depRes) ?? []) {
-        const bothDeletes = c.actions.length === 1 && c.actions[0] === 'delete' && d.actions[0] === 'delete' && d.actions.length === 1;
-        if (bothDeletes) add(d, c);
-        else if (d.actions.length === 1 && d.actions[0] === 'delete') add(d, c); // remove the old thing after its users moved away
+    for (const depRes of new Set(resourceDeps(c.resource))) {
+      const local = resourceTargets(depRes)?.has(c.target);
+      const candidates = local ? byResourceTarget.get(`${depRes}\u0000${c.target}`) ?? [] : byResource.get(depRes) ?? [];
+      for (const d of candidates) {
+        // A delete of the dependency runs after its users moved away (or were deleted themselves).
+        if (isDelete(d)) add(d, c);
         else add(c, d);
       }
     }
   }
-  for (const c of changes) c.dependsOn.sort();
+  for (const c of changes) c.dependsOn = [...deps.get(c)!].sort();
 }
 
 export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<PlanWithTargets> {
@@ -214,10 +236,14 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   // Dependencies: references between resources (the graph) plus what expansion found (a file's owner, a user's groups).
   const extraDeps = new Map<string, Set<string>>();
   for (const o of desired) for (const d of o.dependsOn) (extraDeps.get(o.resource) ?? extraDeps.set(o.resource, new Set()).get(o.resource)!).add(d);
-  linkChanges(changes, (r) => [...(ws.resolution.graph.deps.get(r) ?? []), ...(extraDeps.get(r) ?? [])]);
+  const targetsOf = new Map<string, Set<string>>();
+  for (const o of desired) (targetsOf.get(o.resource) ?? targetsOf.set(o.resource, new Set()).get(o.resource)!).add(o.target);
+  linkChanges(changes, (r) => [...(ws.resolution.graph.deps.get(r) ?? []), ...(extraDeps.get(r) ?? [])], (r) => targetsOf.get(r));
   // Pruned deletes on a target run after the target's other changes (ports move off a VLAN before it goes).
+  const declaredByTarget = new Map<string, string[]>();
+  for (const c of changes) if (!c.address.includes('/unmanaged:')) (declaredByTarget.get(c.target) ?? declaredByTarget.set(c.target, []).get(c.target)!).push(c.address);
   for (const c of changes) {
-    if (c.address.includes('/unmanaged:')) c.dependsOn = changes.filter((o) => o.target === c.target && o !== c && !o.address.includes('/unmanaged:')).map((o) => o.address).sort();
+    if (c.address.includes('/unmanaged:')) c.dependsOn = [...(declaredByTarget.get(c.target) ?? [])].sort();
   }
   changes.sort((a, b) => a.address.localeCompare(b.address));
 

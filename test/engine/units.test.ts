@@ -129,4 +129,16 @@ describe('change dependencies', () => {
     assert.deepEqual(oldUser.dependsOn, ['oldfile'], 'the user goes after the file that belongs to it');
     assert.deepEqual(oldFile.dependsOn, []);
   });
+
+  it('links a dependency on a multi-target resource per target', () => {
+    const mk = (resource: string, target: string, actions: Change['actions'] = ['create']): Change => ({ ...change(resource, actions), address: `${resource}[${target}]`, resource, target });
+    const vlanA = mk('env/Vlan/students', 'sw-a');
+    const vlanB = mk('env/Vlan/students', 'sw-b');
+    const portA = mk('env/SwitchPort/p', 'sw-a');
+    const portC = mk('env/SwitchPort/q', 'sw-c');
+    const targets: Record<string, Set<string>> = { 'env/Vlan/students': new Set(['sw-a', 'sw-b', 'sw-c']) };
+    linkChanges([vlanA, vlanB, portA, portC], (r) => (r.startsWith('env/SwitchPort') ? ['env/Vlan/students'] : []), (r) => targets[r]);
+    assert.deepEqual(portA.dependsOn, ['env/Vlan/students[sw-a]'], 'only the VLAN on its own switch');
+    assert.deepEqual(portC.dependsOn, [], 'the VLAN is already in place on sw-c');
+  });
 });
