@@ -172,7 +172,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         }
         const out: string[] = [];
         for (const a of report.applied) out.push(`  applied  ${a}`);
-        for (const f of report.failed) out.push(`  FAILED   ${f.address}: ${f.message}${f.rolledBack ? ' (rolled back: the device is back in its previous configuration)' : ''}`);
+        for (const f of report.failed) out.push(`  FAILED   ${f.address}: ${f.message}${f.rolledBack && !/rolled back/i.test(f.message) ? ' (rolled back: the device is back in its previous configuration)' : ''}`);
         for (const s of report.skipped) out.push(`  skipped  ${s.address}: ${s.reason}`);
         out.push(`Apply: ${report.applied.length} applied, ${report.failed.length} failed, ${report.skipped.length} skipped.`);
         process.stdout.write(out.join('\n') + '\n');

@@ -159,7 +159,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
         }
         state.set(u.id, 'failed');
       }
-      opts.progress?.({ phase: 'apply', done: ++done, total, target: u.target.address, ok: state.get(u.id) === 'ok', message: state.get(u.id) === 'ok' ? undefined : 'failed' });
+      opts.progress?.({ phase: 'apply', done: ++done, total, target: u.target.address, ok: state.get(u.id) === 'ok', message: state.get(u.id) === 'ok' ? undefined : report.failed[report.failed.length - 1]?.message });
     };
     await new Promise<void>((resolveAll) => {
       const started = new Set<string>();

@@ -216,9 +216,11 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     for (const u of res.unmanaged ?? []) {
       const def = kindDef(u.kind);
       if (targetRes.spec?.prune === true && !def?.protectedLive?.(u, targetRes)) {
+        const address = `${targetRes.env}/${u.kind}/unmanaged:${u.id}[${targetRes.name}]`;
         changes.push({
-          address: `${targetRes.env}/${u.kind}/unmanaged:${u.id}[${targetRes.name}]`,
-          resource: t.address,
+          address,
+          // A pruned object is a resource of its own: each one counts for the destructive-change cap.
+          resource: address,
           kind: u.kind,
           target: t.address,
           id: u.id,
@@ -230,7 +232,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
           dependsOn: [],
           pos: targetRes.pos,
         });
-      } else unmanaged.push({ target: t.address, kind: u.kind, id: u.id });
+      } else unmanaged.push({ target: t.address, kind: u.kind, id: u.id, ...(def?.protectedLive?.(u, targetRes) ? { protected: true } : {}) });
     }
   }
   // Dependencies: references between resources (the graph) plus what expansion found (a file's owner, a user's groups).

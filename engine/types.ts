@@ -351,7 +351,8 @@ export interface Plan {
   errored: { target: string; message: string }[];
   changes: Change[];
   /** Live objects not declared by any manifest (not pruned). */
-  unmanaged: { target: string; kind: string; id: string }[];
+  /** `protected`: never pruned (VLAN 1, the management VLAN). */
+  unmanaged: { target: string; kind: string; id: string; protected?: boolean }[];
   warnings: Diagnostic[];
   policy: PolicyResult[];
   approvalsRequired: { count: number; groups: string[] };

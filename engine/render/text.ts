@@ -43,7 +43,10 @@ export function renderText(plan: Plan, opts: TextOptions = {}): string {
       }
     }
   }
-  for (const u of plan.unmanaged) out.push(c('dim', `  ?   unmanaged ${u.kind} ${u.id} on ${u.target} (not in any manifest; set prune: true to delete)`));
+  for (const u of plan.unmanaged) {
+    const why = u.protected ? 'not in any manifest; protected, never pruned' : 'not in any manifest; prune: true on the target deletes it';
+    out.push(c('dim', `  ?   unmanaged ${u.kind} ${u.id} on ${u.target} (${why})`));
+  }
   for (const p of plan.policy) {
     if (p.passed) continue;
     const tag = p.enforcement === 'mandatory' ? c('red', 'policy violation (mandatory)') : c('yellow', 'policy advisory');

@@ -372,7 +372,7 @@ spec:
     lab.aoscx.model.faults.failCommit = true;
     const r = await apply(lab, 1);
     assert.match(r.stdout, new RegExp(`applied\\s+${ENV}/Vlan/guests\\[core-01\\]`));
-    assert.match(r.stdout, new RegExp(`FAILED\\s+${ENV}/Vlan/guests\\[access-01\\]: .*confirm failed.*\\(rolled back: the device is back in its previous configuration\\)`));
+    assert.match(r.stdout, new RegExp(`FAILED\\s+${ENV}/Vlan/guests\\[access-01\\]: .*confirm failed.*rolled back, the switch is in its previous configuration`));
     assert.match(r.stdout, new RegExp(`FAILED\\s+${ENV}/SwitchPort/access-staff\\[1/1/25\\]: .*rolled back`));
     assert.match(r.stdout, /1 applied, 7 failed, 0 skipped/);
     assert.equal(lab.ios.model.running.vlans['50']?.name, 'GAESTE');
