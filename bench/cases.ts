@@ -5,9 +5,9 @@
  * "not available". The modules are imported by a computed path and described
  * by local types, so this file compiles whether they exist or not.
  */
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { stringify } from 'yaml';
 import { packageRoot } from '../engine/paths.js';
@@ -32,12 +32,17 @@ function machineNote(): string {
 /** Plan (exit 2), apply it (exit 0), then `runs` no-op plans (exit 0), each einklang run timed as a child process. */
 async function planApplyReplan(envDir: string, cwd: string, env: NodeJS.ProcessEnv, runs: number) {
   const planFile = join(cwd, 'plan.json');
+  const log = (s: string) => process.stdout.write(`   [${basename(envDir)}] ${s}\n`);
+  log('einklang plan...');
   const plan = await runEinklang(['plan', envDir, '--out', planFile], { cwd, env, expect: [2] });
+  log('einklang apply...');
   const apply = await runEinklang(['apply', planFile], { cwd, env, expect: [0] });
+  log(`einklang no-op plan x${runs}...`);
   const noops = await repeatEinklang(runs, ['plan', envDir], { cwd, env, expect: [0] });
   const applied = /\d+ applied, \d+ failed, \d+ skipped/.exec(apply.stdout)?.[0] ?? 'no summary line';
+  const planned = (JSON.parse(readFileSync(planFile, 'utf8')) as { changes: unknown[] }).changes.length;
   const peak = Math.max(plan.peakRssBytes, apply.peakRssBytes, ...noops.map((r) => r.peakRssBytes));
-  return { plan, apply, noops, applied, peak, noopMedian: median(noops.map((r) => r.seconds)) };
+  return { plan, apply, noops, applied, planned, peak, noopMedian: median(noops.map((r) => r.seconds)) };
 }
 
 // ---------------------------------------------------------------- winrm (issue 4)
@@ -72,26 +77,49 @@ function winrmHostManifest(t: WinrmBenchTarget, i: number): string {
 export async function winrmCase(n: number, runs: number): Promise<BenchReport> {
   const loaded = await load('winrm', 'benchWinrmSimulators');
   if ('unavailable' in loaded) return loaded.unavailable;
-  const title = `case winrm: ${n} simulated Windows hosts (WinRM over HTTPS, NTLM) x 20 resources`;
   // Simulators in this process, einklang as a child.
   const sims = (await loaded.fn(n)) as { targets: WinrmBenchTarget[]; stop: () => Promise<void> };
   deferCleanup('winrm simulators', () => sims.stop());
-  const dir = tempDir('einklang-bench-winrm-');
-  const envDir = join(dir, 'bench-winrm');
+  return simulatedCase({
+    title: `case winrm: ${n} simulated Windows hosts (WinRM over HTTPS, NTLM) x 20 resources`,
+    env: 'bench-winrm',
+    target: sims.targets[0],
+    files: Object.fromEntries(sims.targets.map((t, i) => [`${t.name}.yaml`, winrmHostManifest(t, i)])),
+    runs,
+    noopTarget: 5,
+  });
+}
+
+/**
+ * Writes an environment for simulators running in this process (`files`: name
+ * -> YAML), passes their password as the zone's secret, and times einklang
+ * plan, apply and no-op plans against them.
+ */
+async function simulatedCase(c: {
+  title: string;
+  env: string;
+  target: { zone: string; password: string; passwordSecret: string };
+  files: Record<string, string>;
+  runs: number;
+  noopTarget: number;
+  rssTargetMB?: number;
+}): Promise<BenchReport> {
+  const dir = tempDir(`einklang-${c.env}-`);
+  const envDir = join(dir, c.env);
   mkdirSync(envDir);
-  const zone = sims.targets[0].zone;
-  writeFileSync(join(envDir, 'environment.yaml'), stringify({ apiVersion: 'einklang/v1', kind: 'Environment', metadata: { name: 'bench-winrm' }, spec: { zone } }));
-  sims.targets.forEach((t, i) => writeFileSync(join(envDir, `${t.name}.yaml`), winrmHostManifest(t, i)));
-  const t0 = sims.targets[0];
-  const env = { [`EINKLANG_SECRET_${zone.toUpperCase()}_${t0.passwordSecret}`]: t0.password };
-  const r = await planApplyReplan(envDir, dir, env, runs);
+  const zone = c.target.zone;
+  writeFileSync(join(envDir, 'environment.yaml'), stringify({ apiVersion: 'einklang/v1', kind: 'Environment', metadata: { name: c.env }, spec: { zone } }));
+  for (const [name, text] of Object.entries(c.files)) writeFileSync(join(envDir, name), text);
+  const secrets = { [`EINKLANG_SECRET_${zone.toUpperCase()}_${c.target.passwordSecret}`]: c.target.password };
+  const r = await planApplyReplan(envDir, dir, secrets, c.runs);
+  const rss = c.rssTargetMB;
   const rows: Row[] = [
-    { metric: 'einklang plan (fresh hosts)', value: fmtRuns([r.plan.seconds]) },
+    { metric: `einklang plan (${r.planned} changes)`, value: fmtRuns([r.plan.seconds]) },
     { metric: `einklang apply (${r.applied.split(',')[0]})`, value: fmtRuns([r.apply.seconds]) },
-    { metric: 'einklang no-op plan', value: fmtRuns(r.noops.map((x) => x.seconds)), target: '< 5 s', ok: r.noopMedian < 5 },
-    { metric: 'einklang peak RSS (max of runs)', value: fmtMB(r.peak) },
+    { metric: 'einklang no-op plan', value: fmtRuns(r.noops.map((x) => x.seconds)), target: `< ${c.noopTarget} s`, ok: r.noopMedian < c.noopTarget },
+    { metric: 'einklang peak RSS (max of runs)', value: fmtMB(r.peak), ...(rss ? { target: `< ${rss} MB`, ok: r.peak < rss * 1024 * 1024 } : {}) },
   ];
-  return { title, notes: [machineNote(), `apply: ${r.applied}`], rows };
+  return { title: c.title, notes: [machineNote(), `apply: ${r.applied}`], rows };
 }
 
 // ---------------------------------------------------------------- policies (issue 5)
@@ -119,11 +147,26 @@ export async function policiesCase(n: number): Promise<BenchReport> {
 
 // ---------------------------------------------------------------- network (issue 3)
 
-export async function networkCase(n: number): Promise<BenchReport> {
+interface NetworkBenchTarget {
+  zone: string;
+  password: string;
+  passwordSecret: string;
+}
+
+export async function networkCase(n: number, runs: number): Promise<BenchReport> {
   const loaded = await load('network', 'benchNetworkSimulators');
   if ('unavailable' in loaded) return loaded.unavailable;
-  const result = await loaded.fn(n);
-  const stop = (result as { stop?: unknown })?.stop;
-  if (typeof stop === 'function') deferCleanup('network simulators', () => (stop as () => Promise<void>).call(result));
-  return reportFromObject(`case network: benchNetworkSimulators(${n})`, result);
+  const manifests = (await import(pathToFileURL(join(packageRoot, 'dist', 'bench', 'network.js')).href)).networkBenchManifests as (t: NetworkBenchTarget[]) => string;
+  // Simulators in this process, einklang as a child.
+  const sims = (await loaded.fn(n)) as { targets: NetworkBenchTarget[]; stop: () => Promise<void> };
+  deferCleanup('network simulators', () => sims.stop());
+  return simulatedCase({
+    title: `case network: ${n} simulated switches (ios over SSH, aoscx over HTTPS) x 48 access ports + uplink`,
+    env: 'bench-network',
+    target: sims.targets[0],
+    files: { 'network.yaml': manifests(sims.targets) },
+    runs,
+    noopTarget: 10,
+    rssTargetMB: 500,
+  });
 }

@@ -59,7 +59,7 @@ function int(name: keyof typeof values): number {
 
 const CASES: Record<string, () => Promise<BenchReport>> = {
   ssh: () => benchSsh({ hosts: int('hosts'), files: int('files'), runs: int('runs'), ansible: !values['no-ansible'] }),
-  network: () => networkCase(int('switches')),
+  network: () => networkCase(int('switches'), int('runs')),
   winrm: () => winrmCase(int('winrm-hosts'), int('runs')),
   policies: () => policiesCase(int('resources')),
 };
