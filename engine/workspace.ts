@@ -13,6 +13,7 @@ import { expandProfiles } from './profiles.js';
 import { validateEnvironment, type ValidatedEnvironment } from './validate.js';
 import { resolveReferences, type Resolution } from './resolve.js';
 import { kindDef } from '../providers/registry.js';
+import { driverOf, isTargetResource } from './targets.js';
 import { sha256 } from './hash.js';
 import { readFileSync } from 'node:fs';
 
@@ -106,6 +107,15 @@ export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspac
   }
   const resolution = resolveReferences(resources, kindDef, repository);
   diagnostics.push(...resolution.diagnostics);
+  // Each driver checks the connections it will use (plain-HTTP WinRM, missing pins, ...); warnings reach the plan.
+  for (const r of resources) {
+    if (!isTargetResource(r)) continue;
+    try {
+      diagnostics.push(...(driverOf(r)?.validateConnection?.(r) ?? []));
+    } catch (e) {
+      diagnostics.push({ severity: 'error', code: 'E_INTERNAL', message: `checking the connection of ${r.address} failed: ${(e as Error).message}`, pos: r.pos });
+    }
+  }
   const h = [...fileSet].sort().map((f) => {
     try {
       return `${relative(process.cwd(), f)}\u0000${sha256(readFileSync(f))}`;

@@ -27,7 +27,14 @@
  * errors come back as `{ok: false, error}` with a one-line message.
  */
 import { Environment as CelJsEnvironment } from '@marcbachmann/cel-js';
-import { celEnv, isCelError, parse as bufParse, plan as bufPlan } from '@bufbuild/cel';
+import { createRequire } from 'node:module';
+
+/** @bufbuild/cel takes ~120 ms to load; only the bench and the comparison tests use it, so it loads on first use. */
+type BufCel = typeof import('@bufbuild/cel');
+let bufCel: BufCel | undefined;
+function loadBufCel(): BufCel {
+  return (bufCel ??= createRequire(import.meta.url)('@bufbuild/cel') as BufCel);
+}
 
 export type CelEngineName = 'cel-js' | 'bufbuild';
 
@@ -149,6 +156,7 @@ function makeCelJs(): CelEngine {
 // ------------------------------------------------------------------ bufbuild
 
 function makeBufbuild(): CelEngine {
+  const { celEnv, isCelError, parse: bufParse, plan: bufPlan } = loadBufCel();
   const env = celEnv({});
   return {
     name: 'bufbuild',
