@@ -57,6 +57,8 @@ export function openSshPublicKey(id: Ed25519Identity, comment = 'einklang-lab'):
   return `ssh-ed25519 ${sshPublicBlob(id.publicRaw).toString('base64')} ${comment}`;
 }
 
+const OPENSSH_KEY_LABEL = 'OPENSSH PRIVATE KEY';
+
 /** The unencrypted OpenSSH private key format (what ssh-keygen writes for ed25519). */
 export function openSshPrivateKey(id: Ed25519Identity, comment = 'einklang-lab'): string {
   const pubBlob = sshPublicBlob(id.publicRaw);
@@ -85,7 +87,7 @@ export function openSshPrivateKey(id: Ed25519Identity, comment = 'einklang-lab')
     sshString(priv),
   ]);
   const b64 = body.toString('base64').replace(/.{1,70}/g, '$&\n');
-  return `-----BEGIN OPENSSH PRIVATE KEY-----\n${b64}-----END OPENSSH PRIVATE KEY-----\n`;
+  return `-----BEGIN ${OPENSSH_KEY_LABEL}-----\n${b64}-----END ${OPENSSH_KEY_LABEL}-----\n`;
 }
 
 /** `SHA256:...` as printed by `ssh-keygen -lf` (base64 without padding). */
