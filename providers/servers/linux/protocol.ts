@@ -5,8 +5,19 @@
  *
  * - READ_SCRIPT reads every requested object in one round trip. Requests
  *   arrive on stdin, one per line: a kind letter followed by the id
- *   (`F/etc/motd`, `Ualice`). The answer is a line-oriented record stream
- *   framed by begin/end markers (so truncated output is detected).
+ *   (`D/srv/www`, `Ualice`); a File request also carries the sha256 of the
+ *   desired content, or `-` (`F<sha256> /etc/motd`). The script first
+ *   collects all requests, then asks each tool once for all of them: one
+ *   `stat` for every File/Directory path, one `sha256sum -c` over the files
+ *   with a desired hash, `base64` only for files whose hash differs (or that
+ *   have no desired content), one `getent passwd`, one `getent group`, one
+ *   `dpkg-query`, one `systemctl is-enabled` and `is-active` (per unit only if
+ *   systemctl stopped early, as is-enabled does at an unknown unit). So the
+ *   number of processes does not grow with the number of objects. A hash that
+ *   matches proves the bytes equal, and the desired content is reported as
+ *   the live content. The answer is a line-oriented stream of sections framed
+ *   by begin/end markers (so truncated output is detected); the parser
+ *   accounts for every line.
  * - APPLY_SCRIPT performs one operation; its fields arrive on stdin as
  *   `key=value` lines and are only ever used as double-quoted variables.
  *
@@ -15,46 +26,85 @@
  */
 import type { LiveObject, ReadResult } from '../../../engine/types.js';
 import { objectKey } from '../../../engine/types.js';
-import { contentState } from '../kinds.js';
+import { createHash } from 'node:crypto';
+import { contentBytes, contentState } from '../kinds.js';
 import { assertLineSafe, shq } from './quote.js';
 
-export const READ_SCRIPT = `# einklang-read v1: requests on stdin, one per line: kind letter + id
-echo '@@einklang-read-begin'
+export const READ_SCRIPT = `# einklang-read v2: requests on stdin, one per line: kind letter + id (File: F<sha256 of the desired content, or -><space><path>)
+export LC_ALL=C
+set -f
+nl='
+'
+fd= hs= bs= us= gs= ps= ss=
 while IFS= read -r line; do
   k=\${line%"\${line#?}"}
   id=\${line#?}
   case $k in
-  F|D)
-    if [ -e "$id" ] || [ -L "$id" ]; then
-      s=$(stat -c '%F|%a|%u|%g|%U|%G|%s' -- "$id" 2>/dev/null) || s='!'
-      echo "$k $s"
-      if [ "$k" = F ]; then
-        if [ -f "$id" ]; then base64 -w0 < "$id" 2>/dev/null || printf '!'; else printf '#'; fi
-        echo
-      fi
-    else
-      echo "$k -"
+  F)
+    h=\${id%% *}
+    id=\${id#* }
+    fd=$fd$id$nl
+    if [ -f "$id" ]; then
+      case $h$id in
+      -*|*\\\\*) bs=$bs$id$nl;;
+      *) hs="$hs$h  $id$nl";;
+      esac
     fi;;
-  U)
-    if e=$(getent passwd "$id"); then
-      echo "U $e"
-      echo "g $(id -gn "$id" 2>/dev/null)"
-      echo "G $(id -Gn "$id" 2>/dev/null)"
-    else
-      echo "U -"
-    fi;;
-  G)
-    if e=$(getent group "$id"); then echo "G $e"; else echo "G -"; fi;;
-  P)
-    if e=$(dpkg-query -W -f='\${Status}|\${Version}' "$id" 2>/dev/null); then echo "P $e"; else echo "P -"; fi;;
-  S)
-    en=$(systemctl is-enabled "$id" 2>/dev/null)
-    ac=$(systemctl is-active "$id" 2>/dev/null)
-    echo "S $en|$ac";;
-  *)
-    echo "? $k";;
+  D) fd=$fd$id$nl;;
+  U) us=$us$id$nl;;
+  G) gs=$gs$id$nl;;
+  P) ps=$ps$id$nl;;
+  S) ss=$ss$id$nl;;
+  *) echo 'einklang: unknown request' >&2; exit 2;;
   esac
 done
+IFS=$nl
+echo '@@einklang-read-begin v2'
+echo '@@stat'
+if [ -n "$fd" ]; then
+  stat -c '%F|%a|%u|%g|%U|%G|%s|%n' -- $fd 2>/dev/null || for p in $fd; do
+    if [ ! -e "$p" ] && [ ! -L "$p" ]; then printf '%s\\n' "- $p"; fi
+  done
+fi
+echo '@@content'
+for p in $bs; do
+  printf '%s\\n' "c $p"
+  base64 -w0 < "$p" 2>/dev/null || printf '!'
+  echo
+done
+if [ -n "$hs" ]; then
+  for l in $(printf '%s' "$hs" | sha256sum -c - 2>/dev/null); do
+    case $l in
+    *': OK') printf '%s\\n' "= \${l%': OK'}";;
+    *': FAILED')
+      p=\${l%': FAILED'}
+      printf '%s\\n' "c $p"
+      base64 -w0 < "$p" 2>/dev/null || printf '!'
+      echo;;
+    *': FAILED open or read') printf '%s\\n' "c \${l%': FAILED open or read'}" '!';;
+    esac
+  done
+fi
+echo '@@passwd'
+if [ -n "$us" ]; then getent passwd $us 2>/dev/null; fi
+echo '@@group'
+if [ -n "$us" ]; then getent group 2>/dev/null; elif [ -n "$gs" ]; then getent group $gs 2>/dev/null; fi
+echo '@@dpkg'
+if [ -n "$ps" ]; then dpkg-query -W -f='\${Package}|\${Status}|\${Version}\\n' $ps 2>/dev/null; fi
+echo '@@systemd'
+if [ -n "$ss" ]; then
+  set -- $ss
+  n=$#
+  for q in is-enabled is-active; do
+    r=$(systemctl $q $ss 2>/dev/null)
+    set -- $r
+    if [ $# -eq $n ]; then
+      printf '%s\\n' "$r"
+    else
+      for u in $ss; do printf '%s\\n' "$(systemctl $q "$u" 2>/dev/null)"; done
+    fi
+  done
+fi
 echo '@@einklang-read-end'
 `;
 
@@ -166,13 +216,39 @@ export const APPLY_COMMAND = `sh -c ${shq(APPLY_SCRIPT)}`;
 
 export const KIND_CODE: Record<string, string> = { File: 'F', Directory: 'D', User: 'U', Group: 'G', Package: 'P', Service: 'S' };
 
-/** stdin for READ_SCRIPT. */
-export function encodeReadRequest(objects: { kind: string; id: string }[]): string {
+/** A read request: the object, and (for Files) the desired state, whose content is only hashed. */
+export interface ReadRequest {
+  kind: string;
+  id: string;
+  state?: Record<string, unknown>;
+}
+
+/**
+ * The sha256 (hex) of the desired content a File request carries, or undefined.
+ * A path asked for more than once carries none (its content is read in full),
+ * so that a match always belongs to exactly one desired state.
+ */
+function desiredHashes(objects: ReadRequest[]): Map<ReadRequest, string> {
+  const count = new Map<string, number>();
+  for (const o of objects) if (o.kind === 'File') count.set(o.id, (count.get(o.id) ?? 0) + 1);
+  const out = new Map<ReadRequest, string>();
+  for (const o of objects) {
+    if (o.kind !== 'File' || count.get(o.id) !== 1 || !o.state) continue;
+    const bytes = contentBytes(o.state);
+    if (bytes) out.set(o, createHash('sha256').update(bytes).digest('hex'));
+  }
+  return out;
+}
+
+/** stdin for READ_SCRIPT: `F<sha256|-> <path>`, `D<path>`, `U<name>`, ... one per line. */
+export function encodeReadRequest(objects: ReadRequest[]): string {
+  const hashes = desiredHashes(objects);
   return objects
     .map((o) => {
       const code = KIND_CODE[o.kind];
       if (!code) throw new Error(`the ssh driver does not manage kind ${o.kind}`);
-      return code + assertLineSafe(`${o.kind} id`, o.id) + '\n';
+      const id = assertLineSafe(`${o.kind} id`, o.id);
+      return code === 'F' ? `F${hashes.get(o) ?? '-'} ${id}\n` : `${code}${id}\n`;
     })
     .join('');
 }
@@ -189,7 +265,7 @@ export function encodeApplyFields(fields: ApplyFields): string {
   return out;
 }
 
-/** Parsed stat line: `%F|%a|%u|%g|%U|%G|%s`. */
+/** Parsed stat line: `%F|%a|%u|%g|%U|%G|%s|%n`. */
 interface StatInfo {
   type: 'file' | 'directory' | 'symlink' | 'other';
   mode: string;
@@ -197,100 +273,197 @@ interface StatInfo {
   group: string;
 }
 
-function parseStat(s: string): StatInfo {
+/** Splits a stat line into its info and path (%n is last and may itself contain `|`). */
+function parseStat(s: string): { path: string; info: StatInfo } {
   const parts = s.split('|');
-  if (parts.length !== 7) throw new Error(`unexpected stat output ${JSON.stringify(s)}`);
+  if (parts.length < 8) throw new Error(`unexpected stat output ${JSON.stringify(s)}`);
   const [ftype, mode, uid, gid, uname, gname] = parts;
   const type = ftype.startsWith('regular') ? 'file' : ftype === 'directory' ? 'directory' : ftype === 'symbolic link' ? 'symlink' : 'other';
   return {
-    type,
-    mode: mode.padStart(4, '0'),
-    owner: uname === 'UNKNOWN' ? uid : uname,
-    group: gname === 'UNKNOWN' ? gid : gname,
+    path: parts.slice(7).join('|'),
+    info: {
+      type,
+      mode: mode.padStart(4, '0'),
+      owner: uname === 'UNKNOWN' ? uid : uname,
+      group: gname === 'UNKNOWN' ? gid : gname,
+    },
   };
 }
 
 const ENABLED = new Set(['enabled', 'enabled-runtime', 'alias', 'generated']);
 const RUNNING = new Set(['active', 'reloading', 'activating', 'deactivating']);
+const SECTIONS = ['@@stat', '@@content', '@@passwd', '@@group', '@@dpkg', '@@systemd', '@@einklang-read-end'] as const;
+export const READ_BEGIN = '@@einklang-read-begin v2';
+
+/** The sections of READ_SCRIPT output, in order; throws if a marker is missing (truncated output). */
+function splitSections(stdout: string): Record<(typeof SECTIONS)[number], string[]> {
+  const lines = stdout.split('\n');
+  let i = lines.indexOf(READ_BEGIN);
+  if (i < 0) throw new Error('read script output has no begin marker');
+  if (lines[++i] !== SECTIONS[0]) throw new Error('read script output ended early');
+  i++;
+  const out = {} as Record<(typeof SECTIONS)[number], string[]>;
+  for (let s = 0; s < SECTIONS.length - 1; s++) {
+    const end = lines.indexOf(SECTIONS[s + 1], i);
+    if (end < 0) throw new Error(SECTIONS[s + 1] === '@@einklang-read-end' ? 'read script output has no end marker (truncated?)' : 'read script output ended early');
+    out[SECTIONS[s]] = lines.slice(i, end);
+    i = end + 1;
+  }
+  out['@@einklang-read-end'] = [];
+  return out;
+}
+
+/** `name:x:...` entries by name (the first one wins, as for a lookup). */
+function entriesByName(lines: string[], minFields: number, what: string): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const l of lines) {
+    const f = l.split(':');
+    if (f.length < minFields) throw new Error(`unexpected ${what} entry ${JSON.stringify(l.slice(0, 80))}`);
+    if (!out.has(f[0])) out.set(f[0], f);
+  }
+  return out;
+}
 
 /** Parse READ_SCRIPT output for the given requests. Throws on anything unexpected. */
-export function parseReadOutput(objects: { kind: string; id: string }[], stdout: string): ReadResult {
-  const lines = stdout.split('\n');
-  let i = lines.indexOf('@@einklang-read-begin');
-  if (i < 0) throw new Error('read script output has no begin marker');
-  i++;
-  const next = (label: string): string => {
-    const line = lines[i++];
-    if (line === undefined || line === '@@einklang-read-end') throw new Error('read script output ended early');
-    if (!line.startsWith(label + ' ') && line !== label) throw new Error(`read script output: expected a ${label} record, got ${JSON.stringify(line.slice(0, 80))}`);
-    return line.slice(label.length + 1);
-  };
+export function parseReadOutput(objects: ReadRequest[], stdout: string): ReadResult {
+  const sec = splitSections(stdout);
+  const paths = new Set(objects.filter((o) => o.kind === 'File' || o.kind === 'Directory').map((o) => o.id));
+
+  const stats = new Map<string, StatInfo>();
+  const gone = new Set<string>();
+  for (const l of sec['@@stat']) {
+    if (l.startsWith('- ')) {
+      gone.add(l.slice(2));
+      continue;
+    }
+    const { path, info } = parseStat(l);
+    if (!paths.has(path)) throw new Error(`unexpected stat output ${JSON.stringify(l.slice(0, 200))}`);
+    stats.set(path, info);
+  }
+
+  // per path: '=' (the desired content's hash matched) or the base64 payload ('!' if unreadable)
+  const contents = new Map<string, string>();
+  const content = sec['@@content'];
+  const files = new Set(objects.filter((o) => o.kind === 'File').map((o) => o.id));
+  for (let i = 0; i < content.length; i++) {
+    const l = content[i];
+    const path = l.slice(2);
+    if (!files.has(path) || !(l.startsWith('= ') || (l.startsWith('c ') && i + 1 < content.length))) throw new Error(`unexpected content record ${JSON.stringify(l.slice(0, 200))}`);
+    contents.set(path, l.startsWith('= ') ? '=' : content[++i]);
+  }
+  const hashes = desiredHashes(objects);
+
+  const passwd = entriesByName(sec['@@passwd'], 7, 'passwd');
+  const groupLines = sec['@@group'].map((l) => {
+    const f = l.split(':');
+    if (f.length < 4) throw new Error(`unexpected group entry ${JSON.stringify(l.slice(0, 80))}`);
+    return f;
+  });
+  const groups = entriesByName(sec['@@group'], 4, 'group');
+  /** getgrgid: the first group with this gid. */
+  const groupNameOf = (gid: number): string | undefined => groupLines.find((f) => Number(f[2]) === gid)?.[0];
+
+  const packages = new Map<string, { status: string; version: string }>();
+  for (const l of sec['@@dpkg']) {
+    const [name, status, version] = l.split('|');
+    if (version === undefined) throw new Error(`unexpected dpkg-query output ${JSON.stringify(l.slice(0, 80))}`);
+    const seen = packages.get(name);
+    // a Multi-Arch package may be listed once per architecture: an installed one counts
+    if (!seen || (!/ installed$/.test(seen.status) && / installed$/.test(status))) packages.set(name, { status, version });
+  }
+
+  const services = objects.filter((o) => o.kind === 'Service');
+  const units = sec['@@systemd'];
+  if (units.length !== 2 * services.length) throw new Error(`unexpected systemctl output (${units.length} lines for ${services.length} units)`);
+  let unitIndex = 0;
+
   const result: ReadResult = { objects: {} };
   for (const o of objects) {
-    const code = KIND_CODE[o.kind];
-    const body = next(code);
     let live: LiveObject | null = null;
-    if (body !== '-') {
-      const state: Record<string, unknown> = {};
-      let exists = true;
-      switch (o.kind) {
-        case 'File':
-        case 'Directory': {
-          if (body === '!') throw new Error(`cannot stat ${o.id}`);
-          const st = parseStat(body);
-          if (st.type !== (o.kind === 'File' ? 'file' : 'directory')) state.type = st.type;
-          state.mode = st.mode;
-          state.owner = st.owner;
-          state.group = st.group;
-          if (o.kind === 'File') {
-            const c = lines[i++] ?? '';
-            if (c.endsWith('!')) throw new Error(`cannot read ${o.id}`);
-            if (c !== '#') Object.assign(state, contentState(Buffer.from(c, 'base64')));
+    const state: Record<string, unknown> = {};
+    let exists = true;
+    switch (o.kind) {
+      case 'File':
+      case 'Directory': {
+        const st = stats.get(o.id);
+        if (!st) {
+          if (gone.has(o.id)) {
+            exists = false;
+            break;
           }
-          break;
+          throw new Error(`cannot stat ${o.id}`);
         }
-        case 'User': {
-          const f = body.split(':');
-          if (f.length < 7) throw new Error(`unexpected passwd entry for ${o.id}`);
-          const primary = next('g');
-          const all = next('G').split(' ').filter(Boolean);
-          state.uid = Number(f[2]);
-          state.group = primary;
-          const sup = [...all];
-          const at = sup.indexOf(primary);
-          if (at >= 0) sup.splice(at, 1);
-          state.groups = [...new Set(sup)].sort();
-          state.comment = f[4];
-          state.home = f[5];
-          state.shell = f.slice(6).join(':');
-          break;
+        if (st.type !== (o.kind === 'File' ? 'file' : 'directory')) state.type = st.type;
+        state.mode = st.mode;
+        state.owner = st.owner;
+        state.group = st.group;
+        if (o.kind === 'File') {
+          const c = contents.get(o.id);
+          if (c === undefined) {
+            if (st.type === 'file') throw new Error(`no content read for ${o.id} (changed while being read?)`);
+          } else if (c === '=') {
+            const bytes = hashes.has(o) ? contentBytes(o.state!) : undefined;
+            if (!bytes) throw new Error(`unexpected content match for ${o.id}`);
+            Object.assign(state, contentState(bytes)); // the bytes on the host are these: their sha256 matched
+          } else if (c.endsWith('!')) {
+            throw new Error(`cannot read ${o.id}`);
+          } else {
+            Object.assign(state, contentState(Buffer.from(c, 'base64')));
+          }
         }
-        case 'Group': {
-          const f = body.split(':');
-          if (f.length < 4) throw new Error(`unexpected group entry for ${o.id}`);
-          state.gid = Number(f[2]);
-          state.members = f[3] ? [...new Set(f[3].split(','))].sort() : [];
-          break;
-        }
-        case 'Package': {
-          const [status, version] = body.split('|');
-          exists = / installed$/.test(status);
-          state.version = version;
-          break;
-        }
-        case 'Service': {
-          const [en, ac] = body.split('|');
-          // masked counts as absent: that is what ensure: absent makes of a unit
-          exists = !(en === '' || en === 'not-found' || en.startsWith('masked'));
-          state.enabled = ENABLED.has(en);
-          state.state = RUNNING.has(ac) ? 'running' : 'stopped';
-          break;
-        }
+        break;
       }
-      if (exists) live = { kind: o.kind, id: o.id, state };
+      case 'User': {
+        const f = passwd.get(o.id);
+        if (!f) {
+          exists = false;
+          break;
+        }
+        // what `id -gn` / `id -Gn` print: names of the primary gid and of the groups listing the user (getgrouplist)
+        const gid = Number(f[3]);
+        const primary = groupNameOf(gid) ?? f[3];
+        const gids = [...new Set([gid, ...groupLines.filter((g) => g[3].split(',').includes(o.id)).map((g) => Number(g[2]))])];
+        const sup = gids.map((g) => groupNameOf(g) ?? String(g));
+        const at = sup.indexOf(primary);
+        if (at >= 0) sup.splice(at, 1);
+        state.uid = Number(f[2]);
+        state.group = primary;
+        state.groups = [...new Set(sup)].sort();
+        state.comment = f[4];
+        state.home = f[5];
+        state.shell = f.slice(6).join(':');
+        break;
+      }
+      case 'Group': {
+        const f = groups.get(o.id);
+        if (!f) {
+          exists = false;
+          break;
+        }
+        state.gid = Number(f[2]);
+        state.members = f[3] ? [...new Set(f[3].split(','))].sort() : [];
+        break;
+      }
+      case 'Package': {
+        const p = packages.get(o.id);
+        exists = p !== undefined && / installed$/.test(p.status);
+        state.version = p?.version;
+        break;
+      }
+      case 'Service': {
+        const en = units[unitIndex];
+        const ac = units[services.length + unitIndex++];
+        // masked counts as absent: that is what ensure: absent makes of a unit
+        exists = !(en === '' || en === 'not-found' || en.startsWith('masked'));
+        state.enabled = ENABLED.has(en);
+        state.state = RUNNING.has(ac) ? 'running' : 'stopped';
+        break;
+      }
+      default:
+        throw new Error(`the ssh driver does not manage kind ${o.kind}`);
     }
+    if (exists) live = { kind: o.kind, id: o.id, state };
     result.objects[objectKey(o.kind, o.id)] = live;
   }
-  if (lines[i] !== '@@einklang-read-end') throw new Error('read script output has no end marker (truncated?)');
   return result;
 }

@@ -2,9 +2,10 @@
  * The in-memory Linux host behind the lab simulator: files, users, groups,
  * Debian packages and systemd services, plus an emulation of the ssh
  * driver's two scripts (protocol.ts) that answers exactly like the real
- * commands would (stat, getent, id, dpkg-query, systemctl; useradd, chown,
- * mv -T, ...), including their failure modes.
+ * commands would (stat, sha256sum, base64, getent, dpkg-query, systemctl;
+ * useradd, chown, mv -T, ...), including their failure modes.
  */
+import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
 export interface SimNode {
@@ -159,58 +160,89 @@ export class LinuxHostModel {
 
   // ------------------------------------------------------- read script
 
-  /** Emulates READ_SCRIPT for the request lines on stdin. */
+  /**
+   * Emulates READ_SCRIPT (v2) for the request lines on stdin: what its one
+   * stat, sha256sum -c, base64, getent, dpkg-query and systemctl calls print.
+   */
   runRead(stdin: string): ScriptResult {
-    const out: string[] = ['@@einklang-read-begin'];
     const lines = stdin.split('\n');
     if (lines[lines.length - 1] === '') lines.pop(); // `read` drops an unterminated last line, like sh
     else lines.pop();
+    const fd: string[] = [];
+    const hashed: { hash: string; path: string }[] = [];
+    const whole: string[] = [];
+    const users: string[] = [];
+    const groups: string[] = [];
+    const pkgs: string[] = [];
+    const units: string[] = [];
     for (const line of lines) {
       const k = line.slice(0, 1);
-      const id = line.slice(1);
+      let id = line.slice(1);
       switch (k) {
-        case 'F':
-        case 'D': {
-          const n = this.files.get(id);
-          if (!n) {
-            out.push(`${k} -`);
-            break;
+        case 'F': {
+          const sp = id.indexOf(' ');
+          const h = sp < 0 ? id : id.slice(0, sp);
+          id = sp < 0 ? id : id.slice(sp + 1);
+          fd.push(id);
+          if (this.files.get(id)?.type === 'file') {
+            if (h.startsWith('-') || id.includes('\\')) whole.push(id);
+            else hashed.push({ hash: h, path: id });
           }
-          const ftype = n.type === 'dir' ? 'directory' : n.data.length === 0 ? 'regular empty file' : 'regular file';
-          out.push(`${k} ${ftype}|${n.mode.toString(8)}|${n.uid}|${n.gid}|${this.userName(n.uid)}|${this.groupName(n.gid)}|${n.data.length}`);
-          if (k === 'F') out.push(n.type === 'file' ? n.data.toString('base64') : '#');
           break;
         }
-        case 'U': {
-          const u = this.users.get(id);
-          if (!u) {
-            out.push('U -');
-            break;
-          }
-          const primary = this.groupName(u.gid) === 'UNKNOWN' ? String(u.gid) : this.groupName(u.gid);
-          const sup = [...this.groups].filter(([n, g]) => g.members.includes(id) && n !== primary).map(([n]) => n);
-          out.push(`U ${id}:x:${u.uid}:${u.gid}:${u.comment}:${u.home}:${u.shell}`, `g ${primary}`, `G ${[primary, ...sup].join(' ')}`);
+        case 'D':
+          fd.push(id);
           break;
-        }
-        case 'G': {
-          const g = this.groups.get(id);
-          out.push(g ? `G ${id}:x:${g.gid}:${g.members.join(',')}` : 'G -');
+        case 'U':
+          users.push(id);
           break;
-        }
-        case 'P': {
-          const v = this.packages.get(id);
-          out.push(v ? `P install ok installed|${v}` : 'P -');
+        case 'G':
+          groups.push(id);
           break;
-        }
-        case 'S': {
-          const s = this.services.get(unitName(id));
-          out.push(s ? `S ${s.masked ? 'masked' : s.enabled ? 'enabled' : 'disabled'}|${s.active ? 'active' : 'inactive'}` : 'S |inactive');
+        case 'P':
+          pkgs.push(id);
           break;
-        }
+        case 'S':
+          units.push(id);
+          break;
         default:
-          out.push(`? ${k}`);
+          return { code: 2, stdout: '', stderr: 'einklang: unknown request\n' };
       }
     }
+    const out: string[] = ['@@einklang-read-begin v2', '@@stat'];
+    for (const p of fd) {
+      const n = this.files.get(p);
+      if (!n) continue;
+      const ftype = n.type === 'dir' ? 'directory' : n.data.length === 0 ? 'regular empty file' : 'regular file';
+      out.push(`${ftype}|${n.mode.toString(8)}|${n.uid}|${n.gid}|${this.userName(n.uid)}|${this.groupName(n.gid)}|${n.data.length}|${p}`);
+    }
+    if (fd.some((p) => !this.files.has(p))) for (const p of fd) if (!this.files.has(p)) out.push(`- ${p}`);
+    out.push('@@content');
+    const payload = (p: string) => this.files.get(p)!.data.toString('base64');
+    for (const p of whole) out.push(`c ${p}`, payload(p));
+    for (const { hash, path } of hashed) {
+      if (!/^[0-9a-f]{64}$/.test(hash)) continue; // sha256sum -c: improperly formatted line
+      if (createHash('sha256').update(this.files.get(path)!.data).digest('hex') === hash) out.push(`= ${path}`);
+      else out.push(`c ${path}`, payload(path));
+    }
+    out.push('@@passwd');
+    for (const name of users) {
+      const u = this.users.get(name);
+      if (u) out.push(`${name}:x:${u.uid}:${u.gid}:${u.comment}:${u.home}:${u.shell}`);
+    }
+    out.push('@@group');
+    const groupLine = (name: string, g: SimGroup) => `${name}:x:${g.gid}:${g.members.join(',')}`;
+    if (users.length) for (const [name, g] of this.groups) out.push(groupLine(name, g));
+    else for (const name of groups) if (this.groups.has(name)) out.push(groupLine(name, this.groups.get(name)!));
+    out.push('@@dpkg');
+    for (const name of pkgs) {
+      const v = this.packages.get(name);
+      if (v) out.push(`${name}|install ok installed|${v}`);
+    }
+    out.push('@@systemd');
+    const svc = units.map((u) => this.services.get(unitName(u)));
+    for (const s of svc) out.push(s ? (s.masked ? 'masked' : s.enabled ? 'enabled' : 'disabled') : '');
+    for (const s of svc) out.push(s?.active ? 'active' : 'inactive');
     out.push('@@einklang-read-end');
     return { code: 0, stdout: out.join('\n') + '\n', stderr: '' };
   }
