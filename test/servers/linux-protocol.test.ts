@@ -15,6 +15,12 @@ import { labHostKeyFingerprint } from '../../providers/servers/linux/simulator/s
 import { LinuxHostModel } from '../../providers/servers/linux/simulator/model.js';
 import { freePort } from '../support/sshd.js';
 
+/** A READ_SCRIPT v2 answer with these section lines. */
+function answer(sec: { stat?: string[]; content?: string[]; passwd?: string[]; group?: string[]; dpkg?: string[]; systemd?: string[] }): string {
+  const part = (name: keyof typeof sec) => [`@@${name}`, ...(sec[name] ?? [])];
+  return ['@@einklang-read-begin v2', ...part('stat'), ...part('content'), ...part('passwd'), ...part('group'), ...part('dpkg'), ...part('systemd'), '@@einklang-read-end', ''].join('\n');
+}
+
 describe('ssh driver: quoting and protocol', () => {
   it('shq makes any string one literal shell word', () => {
     const nasty = ["it's", `"$HOME"`, '`id`', '$(id)', 'a;b', 'a\nb', "'", "''", '\\', '*', '!', ' lead', '', 'ü😀'];
@@ -67,32 +73,14 @@ describe('ssh driver: quoting and protocol', () => {
       { kind: 'Service', id: 'masked' },
       { kind: 'Service', id: 'unknown' },
     ];
-    const out = [
-      'motd noise',
-      '@@einklang-read-begin v2',
-      '@@stat',
-      '@@content',
-      '@@passwd',
-      'alice:x:2001:2001:Alice A:/home/alice:/bin/bash',
-      '@@group',
-      'root:x:0:',
-      'alice:x:2001:',
-      'web:x:2002:alice',
-      'staff:x:3000:bob,alice',
-      'other:x:3001:bob',
-      '@@dpkg',
-      'curl|install ok installed|7.88.1',
-      'gone|deinstall ok config-files|1.0',
-      '@@systemd',
-      'disabled',
-      'masked',
-      '',
-      'active',
-      'inactive',
-      'inactive',
-      '@@einklang-read-end',
-      '',
-    ].join('\n');
+    const out =
+      'motd noise\n' +
+      answer({
+        passwd: ['alice:x:2001:2001:Alice A:/home/alice:/bin/bash'],
+        group: ['root:x:0:', 'alice:x:2001:', 'web:x:2002:alice', 'staff:x:3000:bob,alice', 'other:x:3001:bob'],
+        dpkg: ['curl|install ok installed|7.88.1', 'gone|deinstall ok config-files|1.0'],
+        systemd: ['disabled', 'masked', '', 'active', 'inactive', 'inactive'],
+      });
     const r = parseReadOutput(objects, out);
     assert.deepEqual(r.objects[objectKey('User', 'alice')]!.state, { uid: 2001, group: 'alice', groups: ['staff', 'web'], comment: 'Alice A', home: '/home/alice', shell: '/bin/bash' });
     assert.equal(r.objects[objectKey('User', 'ghost')], null);
@@ -114,22 +102,15 @@ describe('ssh driver: quoting and protocol', () => {
       { kind: 'User', id: 'carol' },
       { kind: 'User', id: 'dave' },
     ];
-    const out = [
-      '@@einklang-read-begin v2',
-      '@@stat',
-      '@@content',
-      '@@passwd',
-      'carol:x:2101:100:Carol:/home/carol:/bin/sh',
-      'dave:x:2102:4242::/srv/dave:/usr/sbin/nologin',
-      '@@group',
-      'users:x:100:',
-      'users2:x:100:carol', // same gid as the primary group: getgrgid names it "users"
-      'adm:x:4:carol,dave',
-      'adm:x:5:carol', // a second "adm": a lookup by name finds the first
-      '@@dpkg',
-      '@@systemd',
-      '@@einklang-read-end',
-    ].join('\n');
+    const out = answer({
+      passwd: ['carol:x:2101:100:Carol:/home/carol:/bin/sh', 'dave:x:2102:4242::/srv/dave:/usr/sbin/nologin'],
+      group: [
+        'users:x:100:',
+        'users2:x:100:carol', // same gid as the primary group: getgrgid names it "users"
+        'adm:x:4:carol,dave',
+        'adm:x:5:carol', // a second "adm": a lookup by name finds the first
+      ],
+    });
     const r = parseReadOutput(objects, out);
     assert.deepEqual(r.objects[objectKey('User', 'carol')]!.state, { uid: 2101, group: 'users', groups: ['adm'], comment: 'Carol', home: '/home/carol', shell: '/bin/sh' });
     // a primary gid without a group: id prints the number
@@ -259,7 +240,7 @@ describe('ssh driver: quoting and protocol', () => {
       { kind: 'File', id: '/srv/gone', state: { content: 'x\n' } },
       { kind: 'Directory', id: '/srv/d', state: {} },
     ];
-    const out = (stat: string[], content: string[]) => ['@@einklang-read-begin v2', '@@stat', ...stat, '@@content', ...content, '@@passwd', '@@group', '@@dpkg', '@@systemd', '@@einklang-read-end', ''].join('\n');
+    const out = (stat: string[], content: string[]) => answer({ stat, content });
     const statA = 'regular file|644|0|0|root|root|2|/srv/a b';
     const statD = 'directory|755|0|0|root|root|4096|/srv/d';
     // /srv/gone passed the -f test, then vanished before stat: stat skips it, the script lists it as gone
