@@ -124,6 +124,26 @@ export function changeFor(o: DesiredObject, resolved: Record<string, unknown>, l
   };
 }
 
+/** The delete of a live object no manifest declares, on a target with `prune: true`. */
+export function prunedChange(u: LiveObject, target: Resource): Change {
+  const address = `${target.env}/${u.kind}/unmanaged:${u.id}[${target.name}]`;
+  return {
+    address,
+    // A pruned object is a resource of its own: each one counts for the destructive-change cap.
+    resource: address,
+    kind: u.kind,
+    target: target.address,
+    id: u.id,
+    actions: ['delete'],
+    before: u.state,
+    after: null,
+    diff: [],
+    liveFingerprint: liveFingerprint(u.state),
+    dependsOn: [],
+    pos: target.pos,
+  };
+}
+
 /**
  * Change-level dependencies from resource-level ones. Deletes run in reverse
  * order (dependents first).
@@ -216,22 +236,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     for (const u of res.unmanaged ?? []) {
       const def = kindDef(u.kind);
       if (targetRes.spec?.prune === true && !def?.protectedLive?.(u, targetRes)) {
-        const address = `${targetRes.env}/${u.kind}/unmanaged:${u.id}[${targetRes.name}]`;
-        changes.push({
-          address,
-          // A pruned object is a resource of its own: each one counts for the destructive-change cap.
-          resource: address,
-          kind: u.kind,
-          target: t.address,
-          id: u.id,
-          actions: ['delete'],
-          before: u.state,
-          after: null,
-          diff: [],
-          liveFingerprint: liveFingerprint(u.state),
-          dependsOn: [],
-          pos: targetRes.pos,
-        });
+        changes.push(prunedChange(u, targetRes));
       } else unmanaged.push({ target: t.address, kind: u.kind, id: u.id, ...(def?.protectedLive?.(u, targetRes) ? { protected: true } : {}) });
     }
   }

@@ -1,10 +1,10 @@
 /**
  * Test helpers for the network area: resources without YAML, expansion, and
- * a small planner that builds Change objects from DesiredObjects, a
- * ReadResult and diffObject — the same steps the engine's plan stage takes.
+ * a small planner that builds Change objects from DesiredObjects and a
+ * ReadResult with the engine's own plan-stage functions.
  */
-import { diffObject } from '../../engine/diff.js';
-import { liveFingerprint } from '../../engine/hash.js';
+import { changeFor, prunedChange } from '../../engine/plan.js';
+import { Secrets } from '../../engine/secrets.js';
 import type { Change, DesiredObject, ExpandContext, KindDef, LiveObject, Resource, TargetReader, TargetSpec } from '../../engine/types.js';
 import { objectKey } from '../../engine/types.js';
 import { networkKinds } from '../../providers/network/kinds.js';
@@ -58,43 +58,17 @@ export async function planSwitch(reader: TargetReader, sw: Resource, resources: 
   const desired = expand(resources).filter((d) => d.target === sw.address);
   const read = await reader.read(desired.map((d) => ({ kind: d.kind, id: d.id, state: d.state })));
   const changes: Change[] = [];
+  const secrets = new Secrets({ zone: 'school' });
   for (const d of desired) {
     const live = read.objects[objectKey(d.kind, d.id)];
     if (live === undefined) throw new Error(`reader returned nothing for ${d.kind} ${d.id}`);
-    const want = d.ensure === 'absent' ? null : d.state;
-    const r = diffObject(defs.get(d.kind), want, live?.state ?? null);
-    if (!r.actions.length) continue;
-    changes.push({
-      address: d.address,
-      resource: d.resource,
-      kind: d.kind,
-      target: d.target,
-      id: d.id,
-      actions: r.actions,
-      before: live?.state ?? null,
-      after: want,
-      diff: r.diff,
-      liveFingerprint: liveFingerprint(live?.state ?? null),
-      dependsOn: [],
-    });
+    const c = changeFor(d, d.state, live, secrets);
+    if (c) changes.push(c);
   }
   const unmanaged: LiveObject[] = [];
   for (const u of read.unmanaged ?? []) {
-    if (sw.spec.prune === true && !defs.get(u.kind)?.protectedLive?.(u, sw)) {
-      changes.push({
-        address: `${ENV}/${u.kind}/unmanaged:${u.id}[${sw.name}]`,
-        resource: sw.address,
-        kind: u.kind,
-        target: sw.address,
-        id: u.id,
-        actions: ['delete'],
-        before: u.state,
-        after: null,
-        diff: [],
-        liveFingerprint: liveFingerprint(u.state),
-        dependsOn: [],
-      });
-    } else unmanaged.push(u);
+    if (sw.spec.prune === true && !defs.get(u.kind)?.protectedLive?.(u, sw)) changes.push(prunedChange(u, sw));
+    else unmanaged.push(u);
   }
   return { changes, unmanaged };
 }
