@@ -145,8 +145,20 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         throw e;
       }
       const progress = Progress.forStderr(!!opts.quiet);
+      // Interrupted (Ctrl-C, CI job cancelled): release the environment locks so the next run need not unlock by hand.
+      // Switches protect themselves: an unconfirmed transaction reverts by its own timer.
+      let release: (() => Promise<void>) | undefined;
+      const onSignal = (sig: NodeJS.Signals) => {
+        process.stderr.write(`einklang: apply interrupted by ${sig}; releasing locks. Changes already applied stay; re-plan to see the state.\n`);
+        void Promise.resolve(release?.()).finally(() => process.exit(130));
+      };
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
       const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
+      release = gate.release;
       if (!gate.ok) {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         for (const r of gate.reasons) process.stderr.write(`einklang: apply refused: ${r}\n`);
         return 1;
       }
@@ -178,6 +190,8 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         process.stdout.write(out.join('\n') + '\n');
         return report.failed.length || report.skipped.length ? 1 : 0;
       } finally {
+        process.off('SIGINT', onSignal);
+        process.off('SIGTERM', onSignal);
         await gate.release?.();
       }
     }

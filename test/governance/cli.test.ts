@@ -7,12 +7,13 @@
  */
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ed25519FromRawSeed, openSshPrivateKey, sshFingerprint } from '../../providers/lab/identity.js';
 import { labHostKeyFingerprint, startLinuxSimulator, type RunningLinuxSimulator } from '../../providers/servers/linux/simulator/server.js';
 import { freePort } from '../support/sshd.js';
-import { hasStackTrace, runCli, writeTree } from '../support/cli.js';
+import { CLI, hasStackTrace, runCli, writeTree } from '../support/cli.js';
 
 interface Keys {
   dir: string;
@@ -151,6 +152,26 @@ describe('governance through the CLI', function () {
     // An apply that could not take the lock wrote nothing and left no journal entry of its own.
     const entries = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n');
     assert.equal(entries.length, 1);
+  });
+
+  it('releases the environment lock when an apply is interrupted', async () => {
+    const s = await schoolSetup();
+    sim = s.sim;
+    writeFileSync(join(s.env, 'environment.yaml'), readFileSync(join(s.env, 'environment.yaml'), 'utf8').replace('required: 2', 'required: 0'));
+    assert.equal((await runCli(['plan', s.env, '--out', s.plan], { cwd: s.root })).code, 2);
+    s.sim.model.faults.latencyMs = 3000;
+    const child = spawn(process.execPath, [CLI, 'apply', s.plan], { cwd: s.root, env: { ...process.env, CI: 'true' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d) => (stderr += d));
+    const lockDir = join(s.env, '.einklang/locks');
+    for (let i = 0; i < 100 && !(existsSync(lockDir) && readdirSync(lockDir).some((f) => f.endsWith('.lock'))); i++) await new Promise((r) => setTimeout(r, 50));
+    assert.ok(readdirSync(lockDir).some((f) => f.endsWith('.lock')), 'the apply holds the lock');
+    await new Promise((r) => setTimeout(r, 300)); // well inside the slow re-read that follows the lock
+    child.kill('SIGTERM');
+    const code = await new Promise<number | null>((r) => child.on('close', r));
+    assert.equal(code, 130, stderr);
+    assert.match(stderr, /interrupted by SIGTERM; releasing locks/);
+    assert.deepEqual(readdirSync(lockDir).filter((f) => f.endsWith('.lock')), []);
   });
 
   it('refuses overlapping VLAN subnets and shared management addresses across zones, naming both files', async () => {
