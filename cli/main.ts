@@ -18,19 +18,22 @@ Usage:
   einklang validate PATH... [--format text|json]
   einklang plan PATH... [--out FILE] [--format text|json|markdown] [--author WHO]
   einklang show FILE [--format text|json|markdown]
-  einklang apply FILE
+  einklang apply FILE [--wait SECONDS] [--emergency]
   einklang drift PATH... [--format text|json|markdown]
   einklang lab PATH...
+  einklang import --env DIR --kind KIND
   einklang keygen --out DIR [--name NAME]
   einklang approve FILE --key KEYFILE [--name REVIEWER]
   einklang unlock ENVDIR --id ID
-  einklang journal verify [FILE]
+  einklang journal verify [FILE|ENVDIR]
 
 PATH is an environment folder (with environment.yaml) or a folder of them.
 Common options:
   --secrets-dir DIR   secrets as files DIR/<zone>/<NAME> (or env EINKLANG_SECRET_<ZONE>_<NAME>)
   --concurrency N     targets read/applied at once (default 32 / 16)
+  --timeout SECONDS   per device operation (default 30)
   --quiet             no progress output
+Exit codes: validate 0/1; plan 0 no changes, 2 changes, 1 error; apply 0/1; drift 0 none, 2 drift, 1 error.
 `;
 
 const options: ParseArgsConfig['options'] = {
