@@ -46,9 +46,10 @@ export async function importUnmanaged(ws: Workspace, kind: string, secrets: Secr
     for (const u of res.unmanaged ?? []) {
       if (u.kind !== kind) continue;
       const m = def.importAs(u, target);
-      let name = m.name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 63) || 'imported';
-      if (!NAME_PATTERN.test(name)) name = 'imported';
-      for (let i = 2; used.has(name); i++) name = `${m.name}-${i}`.slice(0, 63);
+      let base = m.name.toLowerCase().replace(/[^a-z0-9._-]+/g, '-').replace(/^[^a-z0-9]+|[^a-z0-9]+$/g, '').slice(0, 58) || 'imported';
+      if (!NAME_PATTERN.test(base)) base = 'imported';
+      let name = base;
+      for (let i = 2; used.has(name); i++) name = `${base}-${i}`;
       used.add(name);
       docs.push(stringify({ apiVersion: API_VERSION, kind, metadata: { name, labels: { 'einklang/imported-from': target.name } }, spec: m.spec }));
     }
