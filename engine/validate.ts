@@ -111,7 +111,8 @@ export function validateEnvironment(
     for (const k of Object.keys(o)) {
       if (!['apiVersion', 'kind', 'metadata', 'spec'].includes(k)) err('E_SCHEMA', `unknown top-level field ${JSON.stringify(k)}`, doc, '/' + pointerSegment(k), true);
     }
-    if (o.apiVersion !== API_VERSION) err('E_API_VERSION', `apiVersion must be ${JSON.stringify(API_VERSION)}`, doc, '/apiVersion');
+    // DESIGN.md's pinned examples leave apiVersion out; a missing one means the current version, a different one is an error.
+    if (o.apiVersion !== undefined && o.apiVersion !== API_VERSION) err('E_API_VERSION', `apiVersion must be ${JSON.stringify(API_VERSION)}`, doc, '/apiVersion');
     const def = typeof o.kind === 'string' ? kinds(o.kind) : undefined;
     if (typeof o.kind !== 'string') err('E_SCHEMA', 'kind must be a string', doc, '/kind', true);
     else if (!def || def.kind === 'Profile') err('E_UNKNOWN_KIND', `unknown kind ${JSON.stringify(o.kind)}`, doc, '/kind');
