@@ -12,11 +12,3 @@ export function gitSource(dirs: string[]): { gitRevision: string | null; dirty: 
     return { gitRevision: null, dirty: false };
   }
 }
-
-export function gitUserEmail(): string | null {
-  try {
-    return execFileSync('git', ['config', 'user.email'], { stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim() || null;
-  } catch {
-    return null;
-  }
-}

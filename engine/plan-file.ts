@@ -9,7 +9,8 @@ import { PLAN_FORMAT_VERSION } from './types.js';
 import { canonicalJson, sha256 } from './hash.js';
 import type { PlanWithTargets } from './plan.js';
 
-export function computePlanHash(plan: Omit<Plan, 'hash'> | Plan): string {
+/** `sha256:<hex>` over the canonical JSON of the plan without `hash` and `approvals`. */
+export function computePlanHash(plan: Omit<Plan, 'hash'> | Plan | Record<string, unknown>): string {
   const { hash: _h, approvals: _a, ...rest } = plan as Plan;
   return 'sha256:' + sha256(canonicalJson(rest));
 }

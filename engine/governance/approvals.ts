@@ -15,16 +15,13 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { join } from 'node:path';
-import { canonicalJson, sha256 } from '../hash.js';
 import type { Approval, Plan, Resource } from '../types.js';
 
 // ------------------------------------------------------------------- hashing
 
-/** `sha256:<hex>` over the canonical JSON of the plan without `hash` and `approvals`. */
-export function computePlanHash(plan: Plan | Record<string, unknown>): string {
-  const { hash: _h, approvals: _a, ...rest } = plan as Record<string, unknown>;
-  return 'sha256:' + sha256(canonicalJson(rest));
-}
+/** The plan hash is defined once, with the plan file format. */
+import { computePlanHash } from '../plan-file.js';
+export { computePlanHash };
 
 // ---------------------------------------------------------------------- keys
 
