@@ -8,24 +8,13 @@ import { Secrets } from '../../engine/secrets.js';
 import type { Change, DesiredObject, ExpandContext, KindDef, LiveObject, Resource, TargetReader, TargetSpec } from '../../engine/types.js';
 import { objectKey } from '../../engine/types.js';
 import { networkKinds } from '../../providers/network/kinds.js';
+import { testResource } from '../support/resource.js';
 
 export const ENV = 'schule-test';
 export const defs = new Map<string, KindDef>(networkKinds.map((k) => [k.kind, k]));
 
 export function res(kind: string, name: string, spec: any, labels: Record<string, string> = {}): Resource {
-  return {
-    address: `${ENV}/${kind}/${name}`,
-    env: ENV,
-    zone: 'school',
-    apiVersion: 'einklang/v1',
-    kind,
-    name,
-    labels,
-    spec,
-    pos: { file: `${ENV}/network.yaml`, line: 1, col: 1 },
-    positions: {},
-    dir: ENV,
-  };
+  return testResource(ENV, kind, name, spec, { labels, file: `${ENV}/network.yaml` });
 }
 
 export function byAddress(resources: Resource[]): Map<string, Resource> {

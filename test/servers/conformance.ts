@@ -16,6 +16,7 @@
  * no difference.
  */
 import assert from 'node:assert/strict';
+import { testResource } from '../support/resource.js';
 import type { Change, DesiredObject, Driver, ReadResult, Resource, TargetSpec, TargetWriter } from '../../engine/types.js';
 import { DriverError, objectKey } from '../../engine/types.js';
 import { liveFingerprint } from '../../engine/hash.js';
@@ -116,19 +117,7 @@ export interface TargetFixture {
 // ------------------------------------------------------------- helpers
 
 export function resource(kind: string, name: string, spec: Record<string, unknown>): Resource {
-  return {
-    address: `${ENV}/${kind}/${name}`,
-    env: ENV,
-    zone: 'school',
-    apiVersion: 'einklang/v1',
-    kind,
-    name,
-    labels: {},
-    spec,
-    pos: { file: `${ENV}/servers.yaml`, line: 1, col: 1 },
-    positions: {},
-    dir: ENV,
-  };
+  return testResource(ENV, kind, name, spec, { file: `${ENV}/servers.yaml` });
 }
 
 export function serverResource(os: 'linux' | 'windows' = 'linux'): Resource {
