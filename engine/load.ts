@@ -80,7 +80,6 @@ function posOfOffset(buf: Buffer, offset: number): { line: number; col: number }
 
 /** Load every document of one manifest file. `displayName` is how the file is named in diagnostics. */
 export function loadFile(path: string, displayName = path): LoadResult {
-  const diagnostics: Diagnostic[] = [];
   const at = (line: number, col: number): SourcePos => ({ file: displayName, line, col });
   let size: number;
   try {

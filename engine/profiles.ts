@@ -17,7 +17,7 @@
  * be able to pull files from outside the repository's environments root.
  */
 import { existsSync, statSync } from 'node:fs';
-import { join, resolve, sep } from 'node:path';
+import { resolve, sep } from 'node:path';
 import type { Diagnostic } from './types.js';
 import { type LoadedDocument, loadFile, positionOf } from './load.js';
 import { displayPath, listManifests } from './discover.js';

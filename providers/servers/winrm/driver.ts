@@ -8,7 +8,7 @@
  * target is ONE PowerShell script for all requested objects. Values from
  * manifests travel as base64 JSON data, never as PowerShell source.
  */
-import type { Change, Diagnostic, Driver, LiveObject, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
+import type { Change, Diagnostic, Driver, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
 import { contentBytes, contentState, windowsNameProblem, windowsPathProblem, windowsServiceNameProblem } from '../kinds.js';
 import { FEATURE_NAME, canonicalRegistryPath, normalizeRegistryData, registryPathProblem } from './kinds.js';

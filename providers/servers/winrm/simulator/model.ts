@@ -242,10 +242,6 @@ export class WindowsModel {
     }
   }
 
-  private membersOf(groupName: string): string[] {
-    return this.groups.get(groupName)?.members ?? [];
-  }
-
   private readOne(o: any): Record<string, unknown> | null {
     const id = String(o.id);
     switch (o.kind) {
