@@ -10,7 +10,8 @@ import { readPlanFile, writePlanFile, PlanFileError } from '../engine/plan-file.
 import { renderText } from '../engine/render/text.js';
 import { renderMarkdown } from '../engine/render/markdown.js';
 import { applyPlan } from '../engine/apply.js';
-import { checkBeforeApply, planPolicies, planApprovalRules, finishApply, governanceCommand, resolveAuthor } from '../engine/apply-checks.js';
+import { checkBeforeApply, planPolicies, planApprovalRules, finishApply, governanceCommand, resolveAuthor, validatePolicies } from '../engine/apply-checks.js';
+import type { PolicyResult } from '../engine/types.js';
 import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
 import { runLab } from './lab.js';
@@ -60,7 +61,7 @@ function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', js
   return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
 }
 
-async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string): Promise<PlanWithTargets> {
+async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string, validated: PolicyResult[]): Promise<PlanWithTargets> {
   const secrets = secretsFor(ws.zone!, opts);
   const rules = planApprovalRules(ws);
   return computePlan(ws, {
@@ -69,7 +70,7 @@ async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb
     timeoutMs: int(opts, 'timeout', 30) * 1000,
     progress: (e) => progress.update(verb, e.done, e.total, e.target, e.ok, e.message),
     author: resolveAuthor(opts.author as string | undefined),
-    policies: (changes) => planPolicies(ws, changes),
+    policies: (changes) => planPolicies(ws, changes, validated),
     approvalsRequired: rules,
   });
 }
@@ -90,7 +91,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       needPaths(args, 'validate');
       const f = format(opts, ['text', 'json']);
       const ws = loadWorkspace(args);
-      const policyDiags = hasErrors(ws.diagnostics) ? [] : (await import('../engine/apply-checks.js')).validatePolicies(ws);
+      const policyDiags = hasErrors(ws.diagnostics) ? [] : validatePolicies(ws).diagnostics;
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
       const ok = !hasErrors(all);
@@ -104,11 +105,12 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const f = format(opts, ['text', 'json', 'markdown']);
       const ws = staticWorkspace(args, f, true);
       if (!ws) return 1;
-      const policyDiags = (await import('../engine/apply-checks.js')).validatePolicies(ws);
-      printDiagnostics(policyDiags, f);
-      if (hasErrors(policyDiags)) return 1;
+      // Policies that need no live state run before any device is read; a mandatory violation stops here.
+      const validated = validatePolicies(ws);
+      printDiagnostics(validated.diagnostics, f);
+      if (hasErrors(validated.diagnostics)) return 1;
       const progress = Progress.forStderr(!!opts.quiet);
-      const plan = await planWorkspace(ws, opts, progress, 'read');
+      const plan = await planWorkspace(ws, opts, progress, 'read', validated.results);
       progress.finish();
       if (command === 'plan' && typeof opts.out === 'string') writePlanFile(opts.out, plan);
       process.stdout.write(renderPlan(plan, f, command, typeof opts.out === 'string' ? opts.out : undefined));

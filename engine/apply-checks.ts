@@ -43,13 +43,14 @@ export function planApprovalRules(ws: Workspace): { count: number; groups: strin
 }
 
 /** Validate-time policies over the whole repository (zone separation needs every environment). */
-export function validatePolicies(ws: Workspace): Diagnostic[] {
-  return policyDiagnostics(evaluateValidatePolicies({ resources: ws.repository, zoneResources: ws.resources }));
+export function validatePolicies(ws: Workspace): { results: PolicyResult[]; diagnostics: Diagnostic[] } {
+  const results = evaluateValidatePolicies({ resources: ws.repository, zoneResources: ws.resources });
+  return { results, diagnostics: policyDiagnostics(results) };
 }
 
-/** Plan-time policies (they include the validate-time ones) over the planned changes. */
-export function planPolicies(ws: Workspace, changes: Change[]): PolicyResult[] {
-  return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes });
+/** Plan-time policies over the planned changes, joined with the validate-time results already computed. */
+export function planPolicies(ws: Workspace, changes: Change[], validated: PolicyResult[]): PolicyResult[] {
+  return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
 }
 
 export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {

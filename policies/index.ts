@@ -53,6 +53,8 @@ export interface ValidatePolicyInput {
 
 export interface PlanPolicyInput extends ValidatePolicyInput {
   changes: Change[];
+  /** Results of evaluateValidatePolicies for the same input, when the caller already has them (not evaluated twice). */
+  validated?: PolicyResult[];
 }
 
 /** Run one policy so that a bug or hostile input becomes a failed result, never a crash. */
@@ -104,7 +106,7 @@ export function evaluatePlanPolicies(input: PlanPolicyInput): PolicyResult[] {
   const p = prepare(input);
   const changes = arr(input.changes);
   return [
-    ...validateStage(p),
+    ...(input.validated ?? validateStage(p)),
     ...guarded('builtin/destructive-change-cap', 'advisory', () => [destructiveCapPolicy(p.zoneResources, changes, p.ctx.byAddress())]),
     ...guarded('policies', 'mandatory', () => evaluateChangeRules(p.defs, p.zoneResources, changes, p.ctx, p.engine)),
   ];
