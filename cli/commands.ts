@@ -8,14 +8,12 @@ import { hasErrors, loadWorkspace, type Workspace } from '../engine/workspace.js
 import { computePlan, type PlanWithTargets } from '../engine/plan.js';
 import { readPlanFile, writePlanFile, PlanFileError } from '../engine/plan-file.js';
 import { renderText } from '../engine/render/text.js';
-import { renderMarkdown } from '../engine/render/markdown.js';
-import { applyPlan } from '../engine/apply.js';
-import { checkBeforeApply, planPolicies, planApprovalRules, finishApply, governanceCommand, resolveAuthor, validatePolicies } from '../engine/apply-checks.js';
+import { planPolicies, planApprovalRules, resolveAuthor, validatePolicies } from '../engine/plan-rules.js';
 import type { PolicyResult } from '../engine/types.js';
 import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
-import { runLab } from './lab.js';
 import { defaultCatalog } from './catalog.js';
+import { timings } from '../engine/timings.js';
 
 export class UsageError extends Error {}
 
@@ -56,9 +54,9 @@ function needPaths(args: string[], verb: string): void {
   if (!args.length) throw new UsageError(`${verb} needs at least one PATH`);
 }
 
-function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): string {
+async function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): Promise<string> {
   if (f === 'json') return JSON.stringify(plan, null, 2) + '\n';
-  if (f === 'markdown') return renderMarkdown(plan, { jsonHint, mode });
+  if (f === 'markdown') return (await import('../engine/render/markdown.js')).renderMarkdown(plan, { jsonHint, mode });
   return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
 }
 
@@ -77,6 +75,7 @@ async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb
 }
 
 async function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Promise<Workspace | undefined> {
+  timings.mark('load+validate');
   const ws = await loadWorkspace(defaultCatalog(), args, { singleZone });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
@@ -107,14 +106,16 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const ws = await staticWorkspace(args, f, true);
       if (!ws) return 1;
       // Policies that need no live state run before any device is read; a mandatory violation stops here.
+      timings.mark('policies');
       const validated = await validatePolicies(ws);
       printDiagnostics(validated.diagnostics, f);
       if (hasErrors(validated.diagnostics)) return 1;
       const progress = Progress.forStderr(!!opts.quiet);
       const plan = await planWorkspace(ws, opts, progress, 'read', validated.results);
       progress.finish();
+      timings.mark('output');
       if (command === 'plan' && typeof opts.out === 'string') writePlanFile(opts.out, plan);
-      process.stdout.write(renderPlan(plan, f, command, typeof opts.out === 'string' ? opts.out : undefined));
+      process.stdout.write(await renderPlan(plan, f, command, typeof opts.out === 'string' ? opts.out : undefined));
       if (!plan.complete) return 1;
       if (command === 'plan' && !plan.applyable) return 1;
       const changed = plan.changes.length > 0 || (command === 'drift' && plan.unmanaged.length > 0);
@@ -125,7 +126,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const f = format(opts, ['text', 'json', 'markdown']);
       try {
         const plan = readPlanFile(args[0]);
-        process.stdout.write(renderPlan(plan, f, 'plan', args[0]));
+        process.stdout.write(await renderPlan(plan, f, 'plan', args[0]));
         return 0;
       } catch (e) {
         if (e instanceof PlanFileError) {
@@ -157,6 +158,9 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
+      // Loaded only by apply: the governance checks, locks, journal and the apply walk.
+      const { checkBeforeApply, finishApply } = await import('../engine/apply-checks.js');
+      const { applyPlan } = await import('../engine/apply.js');
       const gate = await checkBeforeApply(defaultCatalog(), plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
       release = gate.release;
       if (!gate.ok) {
@@ -203,6 +207,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       needPaths(args, 'lab');
       const ws = await staticWorkspace(args, 'text', false);
       if (!ws) return 1;
+      const { runLab } = await import('./lab.js');
       return runLab(ws, (zone) => secretsFor(zone, opts));
     }
     case 'import': {
@@ -221,7 +226,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'approve':
     case 'unlock':
     case 'journal':
-      return governanceCommand(defaultCatalog(), command, args, opts);
+      return (await import('../engine/apply-checks.js')).governanceCommand(defaultCatalog(), command, args, opts);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }

@@ -11,6 +11,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runCommand, UsageError } from './commands.js';
+import { formatTimings } from '../engine/timings.js';
 
 const HELP = `einklang — desired state for the IT of schools and administration
 
@@ -85,6 +86,7 @@ async function main(argv: string[]): Promise<number> {
 
 function reportMemory(): void {
   if (process.env.EINKLANG_REPORT_MEMORY) process.stderr.write(`einklang: peak-rss-bytes ${process.resourceUsage().maxRSS * 1024}\n`);
+  if (process.env.EINKLANG_TIMINGS) process.stderr.write(formatTimings().join('\n') + '\n');
 }
 
 process.on('uncaughtException', (e) => {

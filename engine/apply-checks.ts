@@ -5,11 +5,10 @@
  * connection; nothing reaches a device unless it says ok.
  */
 import { readFileSync } from 'node:fs';
-import type { Catalog, Change, Diagnostic, Plan, PolicyResult } from './types.js';
-import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
+import type { Catalog, Plan } from './types.js';
+import { hasErrors, loadWorkspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
 import { applyGate, planIntegrityProblems } from './governance/gate.js';
-import { planAuthor } from './governance/approvals.js';
 import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
 import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
 import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
@@ -21,34 +20,6 @@ export interface GateResult {
   release?: () => Promise<void>;
   /** What the journal records. */
   journal?: { envDirs: string[]; emergency: boolean; approvers: string[] };
-}
-
-/** Who made the plan: --author, the CI's user variables, or git's user.email. */
-export function resolveAuthor(explicit?: string): string | null {
-  return planAuthor({ author: explicit ?? null });
-}
-
-/** Approval rules of a run: the strictest of its environments (0 when an environment declares none). */
-export function planApprovalRules(ws: Workspace): { count: number; groups: string[] } {
-  let count = 0;
-  const groups = new Set<string>();
-  for (const e of ws.envs) {
-    const a = e.environment.spec.approvals ?? {};
-    count = Math.max(count, a.required ?? 0);
-    for (const g of a.groups ?? []) groups.add(g);
-  }
-  return { count, groups: [...groups].sort() };
-}
-
-/** Validate-time policies over the whole repository (zone separation needs every environment). */
-export async function validatePolicies(ws: Workspace): Promise<{ results: PolicyResult[]; diagnostics: Diagnostic[] }> {
-  const results = await ws.catalog.policies.validate({ resources: ws.repository, zoneResources: ws.resources });
-  return { results, diagnostics: ws.catalog.policies.diagnostics(results) };
-}
-
-/** Plan-time policies over the planned changes, joined with the validate-time results already computed. */
-export function planPolicies(ws: Workspace, changes: Change[], validated: PolicyResult[]): Promise<PolicyResult[]> {
-  return ws.catalog.policies.plan({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
 }
 
 export async function checkBeforeApply(catalog: Catalog, plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {

@@ -1,13 +1,21 @@
 /** The git revision the manifests come from, recorded in every plan. */
-import { execFileSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 
-export function gitSource(dirs: string[]): { gitRevision: string | null; dirty: boolean } {
+function git(args: string[], cwd: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    execFile('git', args, { cwd, timeout: 5000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => (err ? reject(err) : resolve(stdout.toString().trim())));
+  });
+}
+
+/**
+ * HEAD and whether the environments' folders have uncommitted changes.
+ * Asynchronous so that a plan asks git while it reads the devices.
+ */
+export async function gitSource(dirs: string[]): Promise<{ gitRevision: string | null; dirty: boolean }> {
   const cwd = dirs[0] ?? process.cwd();
-  const git = (args: string[]) => execFileSync('git', args, { cwd, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim();
   try {
-    const rev = git(['rev-parse', 'HEAD']);
-    const dirty = git(['status', '--porcelain', '--', ...dirs]).length > 0;
-    return { gitRevision: rev, dirty };
+    const [rev, status] = await Promise.all([git(['rev-parse', 'HEAD'], cwd), git(['status', '--porcelain', '--', ...dirs], cwd)]);
+    return { gitRevision: rev, dirty: status.length > 0 };
   } catch {
     return { gitRevision: null, dirty: false };
   }

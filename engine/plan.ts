@@ -4,6 +4,7 @@
  * batched read per target. A target that cannot be read makes the plan
  * incomplete (and not applyable) but does not stop the other targets.
  */
+import { performance } from 'node:perf_hooks';
 import PQueue from 'p-queue';
 import type { Catalog, Change, DesiredObject, Diagnostic, FieldDiff, KindDef, LiveObject, Plan, PolicyResult, ReadRequest, ReadResult, Resource } from './types.js';
 import { objectKey, PLAN_FORMAT_VERSION } from './types.js';
@@ -15,6 +16,7 @@ import type { Workspace } from './workspace.js';
 import { computePlanHash } from './plan-file.js';
 import { engineVersion } from './paths.js';
 import { gitSource } from './git.js';
+import { timings } from './timings.js';
 
 export interface ReadProgress {
   (event: { done: number; total: number; target: string; ok: boolean; message?: string }): void;
@@ -56,8 +58,12 @@ export async function readTargets(
         try {
           const driver = await catalog.driver(t.driver);
           const requests = objectsByTarget.get(t.address) ?? [];
+          const t0 = performance.now();
           reader = await driver.connectReader(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
+          const t1 = performance.now();
+          timings.add('connect', t1 - t0);
           const res = await reader.read(driver.readsResolvedSecrets ? requests.map((r) => ({ ...r, state: opts.secrets.resolve(r.state, 'plan') })) : requests);
+          timings.add('read', performance.now() - t1);
           out.set(t.address, res);
           opts.progress?.({ done: ++done, total: targets.length, target: t.address, ok: true });
         } catch (e) {
@@ -186,6 +192,7 @@ export function linkChanges(
 
 export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<PlanWithTargets> {
   const { catalog } = ws;
+  const source = gitSource(ws.folders.map((f) => f.dir)); // asked while the devices are read
   const warnings: Diagnostic[] = ws.diagnostics.filter((d) => d.severity === 'warning');
   const targetResources = ws.resources.filter((r) => isTargetResource(catalog, r));
   const targets = targetResources.map(plannedTarget);
@@ -210,7 +217,9 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   const readable = targets.filter((t) => !badTargets.has(t.address));
   const requests = new Map<string, ReadRequest[]>();
   for (const [t, list] of byTarget) requests.set(t, list.map((d) => ({ kind: d.object.kind, id: d.object.id, state: redactRefs(d.object.state) })));
+  timings.mark('connect+read');
   const results = await readTargets(catalog, readable, requests, opts);
+  timings.mark('diff');
 
   const changes: Change[] = [];
   const unmanaged: Plan['unmanaged'] = [];
@@ -254,6 +263,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   changes.sort((a, b) => a.address.localeCompare(b.address));
 
   const count = (pred: (c: Change) => boolean) => changes.filter(pred).length;
+  timings.mark('plan-policies');
   const policy = opts.policies ? await opts.policies(changes) : [];
   const mandatoryFailed = policy.some((p) => p.enforcement === 'mandatory' && !p.passed);
   const envNames = ws.envs.map((e) => e.name).sort();
@@ -261,7 +271,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     formatVersion: PLAN_FORMAT_VERSION,
     engineVersion,
     createdAt: new Date().toISOString(),
-    source: { ...gitSource(ws.folders.map((f) => f.dir)), manifestsHash: ws.manifestsHash, paths: ws.folders.map((f) => relativePath(f.dir)) },
+    source: { ...(await source), manifestsHash: ws.manifestsHash, paths: ws.folders.map((f) => relativePath(f.dir)) },
     zone: ws.zone,
     environments: envNames,
     author: opts.author ?? null,

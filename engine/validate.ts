@@ -1,45 +1,20 @@
 /**
  * Stage 3: validate. Turns loaded documents into Resources: checks the
  * envelope (apiVersion, kind, metadata), the spec against the kind's JSON
- * Schema (ajv, compiled once per kind), and the kind's own checks (values
+ * Schema (ajv, precompiled at build time: schema-validators.ts), and the kind's own checks (values
  * that would be unsafe on the device). Every error maps back to file:line:col.
  */
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import { Ajv, type ErrorObject, type ValidateFunction } from 'ajv';
-import { createRequire } from 'node:module';
+import type { ErrorObject } from 'ajv';
 import type { Diagnostic, KindDef, Resource, Zone } from './types.js';
 import { type LoadedDocument, positionOf } from './load.js';
-import { schemasDir } from './paths.js';
 import { pointerSegment } from './diff.js';
-
-// ajv-formats is CommonJS whose default export TypeScript's NodeNext typing does not see.
-const addFormats = createRequire(import.meta.url)('ajv-formats') as (a: Ajv) => void;
+import { specValidator } from './schema-validators.js';
 
 export const API_VERSION = 'einklang/v1';
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
 const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
 const SECRET_REF = /\$\{secret:([^}]*)\}/g;
 const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
-
-let ajv: Ajv | undefined;
-const compiled = new Map<string, ValidateFunction>();
-
-function validatorFor(def: KindDef): ValidateFunction {
-  let v = compiled.get(def.kind);
-  if (!v) {
-    if (!ajv) {
-      ajv = new Ajv({ allErrors: true, strict: false, allowUnionTypes: true });
-      addFormats(ajv);
-    }
-    const schema = JSON.parse(readFileSync(join(schemasDir, def.schema), 'utf8'));
-    delete schema.$schema;
-    const fresh = ajv.compile(schema);
-    compiled.set(def.kind, fresh);
-    return fresh;
-  }
-  return v;
-}
 
 function ajvMessage(e: ErrorObject): { pointer: string; message: string; key: boolean } {
   const base = '/spec' + e.instancePath;
@@ -134,7 +109,7 @@ export function validateEnvironment(
     if (o.spec === undefined || o.spec === null || typeof o.spec !== 'object' || Array.isArray(o.spec)) {
       err('E_SCHEMA', 'spec must be a mapping', doc, o.spec === undefined ? '' : '/spec', o.spec !== undefined);
     } else if (def) {
-      const validate = validatorFor(def);
+      const validate = specValidator(def.schema);
       if (!validate(o.spec)) {
         for (const e of validate.errors ?? []) {
           if (e.keyword === 'if') continue;

@@ -1,5 +1,5 @@
 /** Shared pieces of the plan renderers. */
-import { createTwoFilesPatch } from 'diff';
+import { createRequire } from 'node:module';
 import type { Change, FieldDiff, Plan } from '../types.js';
 
 export function actionSymbol(c: Change): string {
@@ -28,10 +28,14 @@ export function isTextBlock(d: FieldDiff): boolean {
   return isText(d.before) && isText(d.after) && [d.before, d.after].some((v) => typeof v === 'string' && (v.includes('\n') || v.length > 100));
 }
 
+// `diff` loads on the first text diff shown (its CommonJS build, so rendering stays synchronous): most plans show none.
+let diffLib: typeof import('diff') | undefined;
+const diff = (): typeof import('diff') => (diffLib ??= createRequire(import.meta.url)('diff') as typeof import('diff'));
+
 export function unifiedDiff(d: FieldDiff, label: string): string {
   const a = typeof d.before === 'string' ? d.before : '';
   const b = typeof d.after === 'string' ? d.after : '';
-  const patch = createTwoFilesPatch(`${label} (live)`, `${label} (planned)`, a, b, '', '', { context: 3 });
+  const patch = diff().createTwoFilesPatch(`${label} (live)`, `${label} (planned)`, a, b, '', '', { context: 3 });
   const lines = patch.split('\n');
   const start = lines.findIndex((l) => l.startsWith('--- '));
   return lines

@@ -8,7 +8,7 @@ import type { DriverEntry, KindDef } from '../../engine/contract.js';
 import { serverKinds } from './kinds.js';
 import { winrmKinds } from './winrm/kinds.js';
 import { validateSshConnection } from './linux/connection.js';
-import { validateWinrmConnection } from './winrm/driver.js';
+import { validateWinrmConnection } from './winrm/connection.js';
 
 export const kinds: KindDef[] = [...serverKinds, ...winrmKinds];
 
@@ -27,7 +27,7 @@ export const drivers: DriverEntry[] = [
     validateConnection: validateWinrmConnection,
     load: async () => (await import('./winrm/driver.js')).winrmDriver,
     loadLab: async () => {
-      const { simulateWinrm } = await import('./winrm/driver.js');
+      const { simulateWinrm } = await import('./winrm/lab.js');
       return { simulate: (target, ctx) => simulateWinrm(target, { faults: ctx.faults }) };
     },
   },

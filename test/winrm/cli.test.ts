@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { join } from 'node:path';
-import { simulateWinrm } from '../../providers/servers/winrm/driver.js';
+import { simulateWinrm } from '../../providers/servers/winrm/lab.js';
 import { freePort } from '../support/sshd.js';
 import { runCli, writeTree } from '../support/cli.js';
 

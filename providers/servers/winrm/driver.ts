@@ -8,90 +8,17 @@
  * target is ONE PowerShell script for all requested objects. Values from
  * manifests travel as base64 JSON data, never as PowerShell source.
  */
-import type { Change, Diagnostic, Driver, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetSpec } from '../../../engine/types.js';
+import type { Change, Driver, ReadResult, SessionOptions, TargetSpec } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
 import { contentBytes, contentState, windowsNameProblem, windowsPathProblem, windowsServiceNameProblem } from '../kinds.js';
 import { FEATURE_NAME, canonicalRegistryPath, normalizeRegistryData, registryPathProblem } from './kinds.js';
-import { HttpTransport, type HttpTransportOptions, type WsmanTransport } from './transport.js';
+import { HttpTransport, type WsmanTransport } from './transport.js';
 import { WinrmSession } from './session.js';
 import { POWERSHELL, POWERSHELL_ARGS, buildScript, parseResult, scriptStdin, type Op } from './scripts.js';
 import { clixmlToText } from './wsman.js';
-import { WinrmSimulator, type WinrmFaults } from './simulator/server.js';
-import { labCertificate } from '../../lab/identity.js';
+import { winrmConnection } from './connection.js';
 
 export const WINRM_KINDS = ['File', 'Directory', 'User', 'Group', 'Service', 'WindowsFeature', 'RegistryValue'];
-
-export interface WinrmConnection extends HttpTransportOptions {
-  allowUnencrypted: boolean;
-}
-
-/** Connection settings with defaults: https on 5986, http on 5985, NTLM. */
-export function winrmConnection(target: TargetSpec, opts: SessionOptions = {}): WinrmConnection {
-  const c = target.connection ?? {};
-  const isHttps = (c.transport ?? 'https') === 'https';
-  return {
-    host: String(c.host ?? '127.0.0.1'),
-    port: Number(c.port ?? (isHttps ? 5986 : 5985)),
-    https: isHttps,
-    auth: c.auth === 'basic' ? 'basic' : 'ntlm',
-    user: String(c.user ?? ''),
-    password: c.password == null ? '' : String(c.password),
-    tlsFingerprint: c.tlsFingerprint,
-    allowUnencrypted: c.allowUnencrypted === true,
-    timeoutMs: opts.timeoutMs ?? (c.timeoutSeconds ? Number(c.timeoutSeconds) * 1000 : 60000),
-  };
-}
-
-// ---------------------------------------------------------- validation
-
-function posAt(res: Resource, pointer: string): SourcePos {
-  const p = res.positions?.[pointer];
-  return p ? { file: res.pos.file, line: p[0], col: p[1] } : res.pos;
-}
-
-/** Static checks of a winrm connection (validate time; warnings end up in the plan). */
-export function validateWinrmConnection(res: Resource): Diagnostic[] {
-  const out: Diagnostic[] = [];
-  const c = res.spec?.connection ?? {};
-  const at = (f: string) => posAt(res, `/spec/connection/${f}`);
-  const transport = c.transport ?? 'https';
-  const auth = c.auth ?? 'ntlm';
-  if (res.spec?.os && res.spec.os !== 'windows') {
-    out.push({ severity: 'error', code: 'E_UNSUPPORTED_OS', message: `${res.address}: the winrm driver manages Windows servers; this Server has os: ${res.spec.os}`, pos: posAt(res, '/spec/os') });
-  }
-  if (!c.user) out.push({ severity: 'error', code: 'E_REQUIRED', message: `${res.address}: connection.user is required for winrm`, pos: at('driver') });
-  if (c.password === undefined) {
-    out.push({ severity: 'error', code: 'E_REQUIRED', message: `${res.address}: connection.password is required for winrm (as \${secret:NAME})`, pos: at('driver') });
-  } else if (typeof c.password !== 'string' || !/^\$\{secret:[A-Za-z0-9_]+\}$/.test(c.password)) {
-    out.push({ severity: 'error', code: 'E_PLAINTEXT_SECRET', message: `${res.address}: connection.password must be a secret reference \${secret:NAME}, not a literal`, pos: at('password') });
-  }
-  if (transport === 'http') {
-    if (c.allowUnencrypted === true) {
-      out.push({
-        severity: 'warning',
-        code: 'W_UNENCRYPTED',
-        message: `${res.address}: WinRM over plain HTTP (${auth}): the SOAP messages${auth === 'basic' ? ' and the password' : ''} travel unencrypted; use transport: https with a pinned tlsFingerprint`,
-        pos: at('allowUnencrypted'),
-      });
-    } else {
-      out.push({
-        severity: 'error',
-        code: 'E_UNENCRYPTED',
-        message:
-          `${res.address}: WinRM over plain HTTP is refused: ${auth === 'basic' ? 'Basic auth would send the password in clear text' : 'einklang does not encrypt NTLM message bodies, so the data would travel in clear text'}. ` +
-          'Use transport: https with tlsFingerprint, or set connection.allowUnencrypted: true (the plan shows a warning).',
-        pos: at('transport'),
-      });
-    }
-  } else {
-    if (!c.tlsFingerprint) {
-      out.push({ severity: 'warning', code: 'W_TLS_UNPINNED', message: `${res.address}: no connection.tlsFingerprint: the certificate must be trusted by the system CAs`, pos: at('transport') });
-    } else if (typeof c.tlsFingerprint !== 'string' || !/^(sha256:)?([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(c.tlsFingerprint.replace(/\s/g, ''))) {
-      out.push({ severity: 'error', code: 'E_TLS_FINGERPRINT_FORMAT', message: `${res.address}: tlsFingerprint must be a SHA-256 fingerprint (64 hex digits, optionally separated by ':')`, pos: at('tlsFingerprint') });
-    }
-  }
-  return out;
-}
 
 // ------------------------------------------------------------- session
 
@@ -304,47 +231,6 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
   opts.log?.(`${label}: WinRM shell open (${c.auth})`);
   const hostname = typeof target.spec?.hostname === 'string' ? target.spec.hostname : undefined;
   return new WinrmTarget(session, label, opts.log ?? (() => undefined), hostname);
-}
-
-/** A running lab simulator with access to the simulator itself (faults, stats). */
-export interface RunningWinrmSimulator extends RunningSimulator {
-  model: WinrmSimulator['model'];
-  simulator: WinrmSimulator;
-  /** SHA-256 fingerprint of its certificate (https), as tlsFingerprint wants it. */
-  fingerprint: string | null;
-}
-
-/**
- * The certificate fingerprint the lab simulator of this Server presents (to
- * pin in committed manifests): derived from the Server's address and its
- * spec.hostname (or metadata.name), like the simulator does.
- */
-export function labWinrmFingerprint(address: string, hostname: string): string {
-  return labCertificate(address, hostname).fingerprint256;
-}
-
-export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<string, unknown>; port?: number } = {}): Promise<RunningWinrmSimulator> {
-  const c = winrmConnection(target);
-  const sim = new WinrmSimulator({
-    host: '127.0.0.1',
-    port: opts.port ?? c.port,
-    https: c.https,
-    user: c.user,
-    password: c.password,
-    certSeed: target.address,
-    hostname: target.spec?.hostname ?? target.name,
-    auth: [c.auth],
-    faults: (opts.faults ?? {}) as WinrmFaults,
-  });
-  await sim.start();
-  return {
-    description: `winrm+${c.https ? 'https' : 'http'}://127.0.0.1:${sim.port} (lab windows host for ${target.address})`,
-    port: sim.port,
-    stop: () => sim.stop(),
-    model: sim.model,
-    simulator: sim,
-    fingerprint: sim.fingerprint,
-  };
 }
 
 export const winrmDriver: Driver = {
