@@ -92,6 +92,34 @@ export async function runEinklang(
   return { ...r, seconds, peakRssBytes: m ? Number(m[1]) : NaN };
 }
 
+/** The CLI's stage timings (EINKLANG_TIMINGS=1): stage -> wall and CPU in ms; per-target sums as `sum:<name>`. */
+export function parseTimings(stderr: string): Map<string, { wallMs: number; cpuMs: number }> {
+  const out = new Map<string, { wallMs: number; cpuMs: number }>();
+  for (const m of stderr.matchAll(/^einklang: timing (\S+) wall=([\d.]+) cpu=([\d.]+)$/gm)) out.set(m[1], { wallMs: Number(m[2]), cpuMs: Number(m[3]) });
+  for (const m of stderr.matchAll(/^einklang: timing-sum (\S+) total=([\d.]+) count=(\d+)$/gm)) out.set(`sum:${m[1]}`, { wallMs: Number(m[2]) / Math.max(1, Number(m[3])), cpuMs: NaN });
+  return out;
+}
+
+/** Rows: the median wall and CPU per stage over several timed runs (the CPU is einklang's own process). */
+export function timingRows(runs: TimedRun[], label: string): Row[] {
+  const parsed = runs.map((r) => parseTimings(r.stderr));
+  const stages = [...new Set(parsed.flatMap((p) => [...p.keys()]))];
+  const rows: Row[] = [];
+  let cpuTotal = 0;
+  for (const s of stages) {
+    const wall = median(parsed.map((p) => p.get(s)?.wallMs ?? 0));
+    const cpu = median(parsed.map((p) => p.get(s)?.cpuMs ?? 0));
+    if (s.startsWith('sum:')) {
+      rows.push({ metric: `  ${label}: ${s.slice(4)} per target (overlapping)`, value: `${wall.toFixed(0)} ms wall` });
+      continue;
+    }
+    cpuTotal += cpu;
+    rows.push({ metric: `  ${label}: ${s}`, value: `${wall.toFixed(0)} ms wall, ${cpu.toFixed(0)} ms CPU` });
+  }
+  if (rows.length) rows.unshift({ metric: `where ${label}'s time goes (median of ${runs.length})`, value: `${cpuTotal.toFixed(0)} ms of einklang's own CPU` });
+  return rows;
+}
+
 /** Runs the same command `runs` times (sequentially). */
 export async function repeatEinklang(runs: number, args: string[], opts: Parameters<typeof runEinklang>[1]): Promise<TimedRun[]> {
   const out: TimedRun[] = [];

@@ -25,7 +25,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { stringify } from 'yaml';
 import { sshdUnavailableReason, startSshd, type RunningSshd } from '../test/support/sshd.js';
-import { deferCleanup, fmtMB, fmtRuns, fmtSeconds, median, repeatEinklang, runEinklang, tempDir, type BenchReport, type Row } from './harness.js';
+import { deferCleanup, fmtMB, fmtRuns, fmtSeconds, median, repeatEinklang, runEinklang, tempDir, timingRows, type BenchReport, type Row } from './harness.js';
 
 export interface SshBenchOptions {
   hosts: number;
@@ -41,6 +41,8 @@ export const ANSIBLE_PLAYBOOK = process.env.ANSIBLE_PLAYBOOK ?? '/usr/bin/ansibl
 
 const PLAN_TARGET_RATIO = 50;
 const RSS_TARGET_BYTES = 300 * 1024 * 1024;
+/** The CLI prints its stage timings (engine/timings.ts) for the breakdown rows. */
+const TIMINGS = { EINKLANG_TIMINGS: '1' };
 
 interface Host {
   name: string;
@@ -289,7 +291,7 @@ export async function benchSsh(o: SshBenchOptions): Promise<BenchReport> {
   const planArgs = ['plan', env, '--out', planFile];
   const before = Math.ceil(o.runs / 2);
   log(`einklang plan x${before}...`);
-  const plans = await repeatEinklang(before, planArgs, { cwd: dir, expect: [2] });
+  const plans = await repeatEinklang(before, planArgs, { cwd: dir, expect: [2], env: TIMINGS });
   const plan = JSON.parse(readFileSync(planFile, 'utf8')) as { summary: Record<string, number>; changes: unknown[] };
   notes.push(`einklang plan: exit 2, ${plan.changes.length} changes, summary ${JSON.stringify(plan.summary)}`);
 
@@ -317,7 +319,7 @@ export async function benchSsh(o: SshBenchOptions): Promise<BenchReport> {
 
   if (o.runs > before) {
     log(`einklang plan x${o.runs - before}...`);
-    plans.push(...(await repeatEinklang(o.runs - before, planArgs, { cwd: dir, expect: [2] })));
+    plans.push(...(await repeatEinklang(o.runs - before, planArgs, { cwd: dir, expect: [2], env: TIMINGS })));
   }
   const planMedian = median(plans.map((r) => r.seconds));
   const planRss = Math.max(...plans.map((r) => r.peakRssBytes));
@@ -333,7 +335,7 @@ export async function benchSsh(o: SshBenchOptions): Promise<BenchReport> {
 
   // 4. no-op re-plan.
   log(`einklang no-op plan x${o.runs}...`);
-  const noops = await repeatEinklang(o.runs, ['plan', env], { cwd: dir, expect: [0] });
+  const noops = await repeatEinklang(o.runs, ['plan', env], { cwd: dir, expect: [0], env: TIMINGS });
 
   rows.push({ metric: `einklang plan (${total - present} to create)`, value: fmtRuns(plans.map((r) => r.seconds)) });
   if (ansible && ansibleDefault) {
@@ -349,6 +351,7 @@ export async function benchSsh(o: SshBenchOptions): Promise<BenchReport> {
   rows.push({ metric: `einklang apply (${summary.split(',')[0]})`, value: fmtSeconds(apply.seconds) });
   rows.push({ metric: 'einklang apply peak RSS', value: fmtMB(apply.peakRssBytes), target: '< 300 MB', ok: apply.peakRssBytes < RSS_TARGET_BYTES });
   rows.push({ metric: 'einklang no-op re-plan', value: fmtRuns(noops.map((r) => r.seconds)) });
+  rows.push(...timingRows(plans, 'plan'), ...timingRows(noops, 'no-op plan'));
   if (bad.length) rows.push({ metric: 'hosts after apply', value: `${bad.length} mismatches`, ok: false });
   return { title, notes, rows };
 }
