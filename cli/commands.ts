@@ -10,7 +10,7 @@ import { readPlanFile, writePlanFile, PlanFileError } from '../engine/plan-file.
 import { renderText } from '../engine/render/text.js';
 import { renderMarkdown } from '../engine/render/markdown.js';
 import { applyPlan } from '../engine/apply.js';
-import { checkBeforeApply, planPolicies, planApprovalRules, finishApply, governanceCommand, resolveAuthor, validatePolicies } from '../engine/apply-checks.js';
+import { checkApprovals, checkBeforeApply, planPolicies, planApprovalRules, finishApply, governanceCommand, resolveAuthor, validatePolicies } from '../engine/apply-checks.js';
 import type { PolicyResult } from '../engine/types.js';
 import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
@@ -85,6 +85,18 @@ function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Work
   return ws;
 }
 
+/** show --require-approvals: CI's merge gate. The verdict goes to stderr, so stdout stays the rendered plan. */
+function reportApprovals(plan: PlanWithTargets): number {
+  const r = checkApprovals(plan);
+  const signed = r.approvers.length ? ` (${r.approvers.join(', ')})` : '';
+  if (r.ok) {
+    process.stderr.write(`einklang: approvals complete: ${r.approvers.length} valid of ${r.required} required${signed}\n`);
+    return 0;
+  }
+  for (const reason of r.reasons) process.stderr.write(`einklang: approvals missing: ${reason}\n`);
+  return 1;
+}
+
 export async function runCommand(command: string, args: string[], opts: Opts): Promise<number> {
   switch (command) {
     case 'validate': {
@@ -112,7 +124,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const progress = Progress.forStderr(!!opts.quiet);
       const plan = await planWorkspace(ws, opts, progress, 'read', validated.results);
       progress.finish();
-      if (command === 'plan' && typeof opts.out === 'string') writePlanFile(opts.out, plan);
+      if (typeof opts.out === 'string') writePlanFile(opts.out, plan);
       process.stdout.write(renderPlan(plan, f, command, typeof opts.out === 'string' ? opts.out : undefined));
       if (!plan.complete) return 1;
       if (command === 'plan' && !plan.applyable) return 1;
@@ -125,7 +137,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       try {
         const plan = readPlanFile(args[0]);
         process.stdout.write(renderPlan(plan, f, 'plan', args[0]));
-        return 0;
+        return opts['require-approvals'] ? reportApprovals(plan) : 0;
       } catch (e) {
         if (e instanceof PlanFileError) {
           process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);

@@ -5,14 +5,14 @@
  * connection; nothing reaches a device unless it says ok.
  */
 import { readFileSync } from 'node:fs';
-import type { Change, Diagnostic, Plan, PolicyResult } from './types.js';
+import type { Change, Diagnostic, Plan, PolicyResult, Resource } from './types.js';
 import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
 import { computePlanHash } from './plan-file.js';
 import { evaluatePlanPolicies, evaluateValidatePolicies, policyDiagnostics } from '../policies/index.js';
 import { applyGate } from './governance/gate.js';
 import { planAuthor } from './governance/approvals.js';
-import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
+import { acquireAll, envLockStore, LocksHeldError } from './governance/locks.js';
 import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
 import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 
@@ -53,25 +53,39 @@ export function planPolicies(ws: Workspace, changes: Change[], validated: Policy
   return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
 }
 
+/** Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan. */
+function currentRules(plan: Plan): { ws: Workspace; gate: { reviewers: Resource[]; environments: Resource[] } } | { refused: string } {
+  const paths = plan.source?.paths ?? [];
+  const ws = loadWorkspace(paths, { repositoryWide: false, singleZone: true });
+  if (hasErrors(ws.diagnostics)) {
+    const first = ws.diagnostics.find((d) => d.severity === 'error')!;
+    return { refused: `the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}` };
+  }
+  return { ws, gate: { reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'), environments: ws.resources.filter((r) => r.kind === 'Environment') } };
+}
+
+/**
+ * The merge gate of CI (`show --require-approvals`): does the plan carry every
+ * approval apply will demand? Everything apply's governance checks except the
+ * change window, which is about the moment of apply, and the lock.
+ */
+export function checkApprovals(plan: Plan): { ok: boolean; reasons: string[]; approvers: string[]; required: number } {
+  if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'], approvers: [], required: 0 };
+  const rules = currentRules(plan);
+  if ('refused' in rules) return { ok: false, reasons: [rules.refused], approvers: [], required: 0 };
+  return applyGate(plan, { ...rules.gate, now: new Date(), emergency: false }, { changeWindows: false });
+}
+
 export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
   // Integrity first: an edited plan is refused before anything else is read.
   if (computePlanHash(plan) !== plan.hash) return { ok: false, reasons: ['plan hash does not match its content (hash mismatch): the plan was modified after it was made; re-plan'] };
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
   if (plan.zone !== 'school' && plan.zone !== 'administration') return { ok: false, reasons: ['the plan names no single zone'] };
 
-  // Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan.
-  const paths = plan.source?.paths ?? [];
-  const ws = loadWorkspace(paths, { repositoryWide: false, singleZone: true });
-  if (hasErrors(ws.diagnostics)) {
-    const first = ws.diagnostics.find((d) => d.severity === 'error')!;
-    return { ok: false, reasons: [`the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}`] };
-  }
-  const gate = applyGate(plan, {
-    reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'),
-    environments: ws.resources.filter((r) => r.kind === 'Environment'),
-    now: new Date(),
-    emergency: ctx.emergency,
-  });
+  const rules = currentRules(plan);
+  if ('refused' in rules) return { ok: false, reasons: [rules.refused] };
+  const ws = rules.ws;
+  const gate = applyGate(plan, { ...rules.gate, now: new Date(), emergency: ctx.emergency });
   if (!gate.ok) return { ok: false, reasons: gate.reasons };
   if (!plan.changes.length) return { ok: true, reasons: [] };
 
@@ -85,7 +99,7 @@ export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; pl
     });
     return { ok: true, reasons: [], release: locks.release, journal: { envDirs, emergency: ctx.emergency, approvers: gate.approvers } };
   } catch (e) {
-    if (e instanceof LockHeldError) return { ok: false, reasons: [e.message] };
+    if (e instanceof LocksHeldError) return { ok: false, reasons: e.held.map((h) => h.message) };
     throw e;
   }
 }
