@@ -210,3 +210,12 @@ describe('ci/einklang-ci.sh, the steps both pipelines share', function () {
     assert.equal(run('approvals', 'administration', 'notes.jsonl').status, 0);
   });
 });
+
+describe('docs/ci.md', () => {
+  it('includes the templates and the shared script exactly as they are', () => {
+    const doc = readFileSync('docs/ci.md', 'utf8');
+    for (const [file, lang] of [['ci/gitlab-ci.yml', 'yaml'], ['ci/github-actions.yml', 'yaml'], ['ci/einklang-ci.sh', 'sh']]) {
+      assert.ok(doc.includes('```' + lang + '\n' + readFileSync(file, 'utf8') + '```\n'), `docs/ci.md does not include the current ${file}: copy it into its block`);
+    }
+  });
+});
