@@ -239,6 +239,7 @@ export function parseCommandLine(argv: string[], version: string): CommandLine {
   if (opts.version) return { kind: 'print', text: `einklang ${version}\n`, code: 0 };
   if (verb === undefined) return opts.help ? { kind: 'print', text: generalHelp(), code: 0 } : { kind: 'print', text: generalHelp(), code: 1, toStderr: true };
   if (!spec) return { kind: 'error', message: `unknown verb ${JSON.stringify(verb)}` };
+  if (opts.help) return { kind: 'print', text: verbHelp(spec), code: 0 };
   if (spec.verb === 'help') {
     const about = positionals[1];
     if (about === undefined) return { kind: 'print', text: generalHelp(), code: 0 };
@@ -246,7 +247,6 @@ export function parseCommandLine(argv: string[], version: string): CommandLine {
     if (!target || positionals.length > 2) return { kind: 'error', message: `help takes one verb, one of: ${VERBS.map((v) => v.verb).join(', ')}`, verb: 'help' };
     return { kind: 'print', text: verbHelp(target), code: 0 };
   }
-  if (opts.help) return { kind: 'print', text: verbHelp(spec), code: 0 };
   for (const name of Object.keys(opts)) {
     if (name !== 'version' && !spec.options.includes(name) && !GLOBAL.includes(name)) return { kind: 'error', message: `--${name} is not an option of ${spec.verb}`, verb: spec.verb };
   }

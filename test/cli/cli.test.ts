@@ -13,7 +13,7 @@ import { engineVersion } from '../../engine/paths.js';
 import { FileLockStore } from '../../engine/governance/locks.js';
 import { keygen } from '../../engine/governance/approvals.js';
 import { iosHostKeyFingerprint, startIosSimulator } from '../../providers/network/ios/simulator/index.js';
-import { VERBS } from '../../cli/usage.js';
+import { parseCommandLine, usageError, VERBS } from '../../cli/usage.js';
 import { makePlan as governancePlan } from '../governance/helpers.js';
 import { CLI, hasStackTrace, runCli, writeTree } from '../support/cli.js';
 
@@ -63,11 +63,15 @@ describe('cli: version, help and usage errors', function () {
   });
 
   it('every verb has its own usage page', async () => {
+    // in-process: the same parser main.ts runs, without a process per verb
     for (const v of VERBS) {
-      const r = await runCli(['help', v.verb]);
-      assert.equal(r.code, 0, `${v.verb}: ${r.stderr}`);
-      assert.ok(r.stdout.startsWith(`Usage: einklang ${v.verb}`), r.stdout);
-      assert.match(r.stdout, /Exit codes: /);
+      const r = parseCommandLine(['help', v.verb], engineVersion);
+      assert.equal(r.kind, 'print', v.verb);
+      if (r.kind !== 'print') continue;
+      assert.equal(r.code, 0);
+      assert.ok(r.text.startsWith(`Usage: einklang ${v.verb}`), r.text);
+      assert.match(r.text, /Exit codes: /);
+      assert.deepEqual(parseCommandLine([v.verb, '--help'], engineVersion), r);
     }
     const all = await runCli(['help']);
     assert.equal(all.code, 0);
@@ -81,12 +85,22 @@ describe('cli: version, help and usage errors', function () {
       [['plan', 'envs', '--out', '--format', 'json'], /^einklang plan: --out needs a value/],
       [['validate', 'envs', '--key', 'k'], /^einklang validate: --key is not an option of validate\n/],
       [['apply', 'p.json', '--emergency=yes'], /^einklang apply: --emergency takes no value\n/],
-      [['show'], /^einklang show: show needs exactly one plan FILE\nUsage:\n  einklang show FILE/],
-      [['plan'], /^einklang plan: plan needs at least one PATH\n/],
       [['plna', 'envs'], /^einklang: unknown verb "plna"\nRun 'einklang help' for the verbs\.\n$/],
       [['help', 'plna'], /^einklang help: help takes one verb, one of: validate, plan,/],
     ];
+    // the parser's verdicts in-process; two of them and the verbs' own checks through the binary
     for (const [args, expected] of cases) {
+      const r = parseCommandLine(args, engineVersion);
+      assert.equal(r.kind, 'error', args.join(' '));
+      if (r.kind === 'error') assert.match(usageError(r.message, r.verb), expected, args.join(' '));
+    }
+    const through: [string[], RegExp][] = [
+      cases[0],
+      cases[5],
+      [['show'], /^einklang show: show needs exactly one plan FILE\nUsage:\n  einklang show FILE/],
+      [['plan'], /^einklang plan: plan needs at least one PATH\n/],
+    ];
+    for (const [args, expected] of through) {
       const r = await runCli(args);
       assert.equal(r.code, 1, args.join(' '));
       assert.match(r.stderr, expected, args.join(' '));
