@@ -85,6 +85,19 @@ async function staticWorkspace(args: string[], fmt: string, singleZone: boolean)
   return ws;
 }
 
+/** show --require-approvals: CI's merge gate. The verdict goes to stderr, so stdout stays the rendered plan. */
+async function reportApprovals(plan: PlanWithTargets): Promise<number> {
+  const { checkApprovals } = await import('../engine/apply-checks.js');
+  const r = await checkApprovals(defaultCatalog(), plan);
+  const signed = r.approvers.length ? ` (${r.approvers.join(', ')})` : '';
+  if (r.ok) {
+    process.stderr.write(`einklang: approvals complete: ${r.approvers.length} valid of ${r.required} required${signed}\n`);
+    return 0;
+  }
+  for (const reason of r.reasons) process.stderr.write(`einklang: approvals missing: ${reason}\n`);
+  return 1;
+}
+
 export async function runCommand(command: string, args: string[], opts: Opts): Promise<number> {
   switch (command) {
     case 'validate': {
@@ -114,7 +127,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const plan = await planWorkspace(ws, opts, progress, 'read', validated.results);
       progress.finish();
       timings.mark('output');
-      if (command === 'plan' && typeof opts.out === 'string') writePlanFile(opts.out, plan);
+      if (typeof opts.out === 'string') writePlanFile(opts.out, plan);
       process.stdout.write(await renderPlan(plan, f, command, typeof opts.out === 'string' ? opts.out : undefined));
       if (!plan.complete) return 1;
       if (command === 'plan' && !plan.applyable) return 1;
@@ -127,7 +140,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       try {
         const plan = readPlanFile(args[0]);
         process.stdout.write(await renderPlan(plan, f, 'plan', args[0]));
-        return 0;
+        return opts['require-approvals'] ? reportApprovals(plan) : 0;
       } catch (e) {
         if (e instanceof PlanFileError) {
           process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);

@@ -5,77 +5,33 @@
  *   plan:     0 no changes, 2 changes, 1 error or mandatory policy violation
  *   show:     0, 1
  *   apply:    0 all applied, 1 anything failed or refused
- *   drift:    0 none, 2 drift, 1 error
+ *   drift:    0 none, 2 drift (changes or unmanaged objects), 1 error
  *   lab:      runs until SIGINT/SIGTERM
  * Bad input never produces a stack trace (set EINKLANG_DEBUG=1 to see one).
+ * The grammar and every help text are in usage.ts.
  */
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runCommand, UsageError } from './commands.js';
 import { formatTimings } from '../engine/timings.js';
-
-const HELP = `einklang — desired state for the IT of schools and administration
-
-Usage:
-  einklang validate PATH... [--format text|json]
-  einklang plan PATH... [--out FILE] [--format text|json|markdown] [--author WHO]
-  einklang show FILE [--format text|json|markdown]
-  einklang apply FILE [--wait SECONDS] [--emergency]
-  einklang drift PATH... [--format text|json|markdown]
-  einklang lab PATH...
-  einklang import --env DIR --kind KIND
-  einklang keygen --out DIR [--name NAME]
-  einklang approve FILE --key KEYFILE [--name REVIEWER]
-  einklang unlock ENVDIR --id ID
-  einklang journal verify [FILE|ENVDIR]
-
-PATH is an environment folder (with environment.yaml) or a folder of them.
-Common options:
-  --secrets-dir DIR   secrets as files DIR/<zone>/<NAME> (or env EINKLANG_SECRET_<ZONE>_<NAME>)
-  --concurrency N     targets read/applied at once (default 32 / 16)
-  --timeout SECONDS   per device operation (default 30)
-  --quiet             no progress output
-Exit codes: validate 0/1; plan 0 no changes, 2 changes, 1 error; apply 0/1; drift 0 none, 2 drift, 1 error.
-`;
-
-const options: ParseArgsConfig['options'] = {
-  out: { type: 'string', short: 'o' },
-  format: { type: 'string', short: 'f' },
-  author: { type: 'string' },
-  key: { type: 'string' },
-  name: { type: 'string' },
-  id: { type: 'string' },
-  'secrets-dir': { type: 'string' },
-  concurrency: { type: 'string' },
-  timeout: { type: 'string' },
-  quiet: { type: 'boolean', short: 'q' },
-  emergency: { type: 'boolean' },
-  wait: { type: 'string' },
-  env: { type: 'string' },
-  kind: { type: 'string' },
-  help: { type: 'boolean', short: 'h' },
-  version: { type: 'boolean' },
-};
+import { parseCommandLine, usageError } from './usage.js';
+import { engineVersion } from '../engine/paths.js';
 
 async function main(argv: string[]): Promise<number> {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
-  } catch (e) {
-    process.stderr.write(`einklang: ${(e as Error).message}\n\n${HELP}`);
+  const line = parseCommandLine(argv, engineVersion);
+  if (line.kind === 'print') {
+    (line.toStderr ? process.stderr : process.stdout).write(line.text);
+    return line.code;
+  }
+  if (line.kind === 'error') {
+    process.stderr.write(usageError(line.message, line.verb));
     return 1;
   }
-  const values = parsed.values as Record<string, string | boolean | undefined>;
-  const positionals = parsed.positionals;
-  if (values.help || positionals.length === 0) {
-    process.stdout.write(HELP);
-    return values.help ? 0 : 1;
-  }
-  const [command, ...args] = positionals;
+  // https://no-color.org: the flag and the variable mean the same to every renderer.
+  if (line.opts['no-color']) process.env.NO_COLOR = '1';
   try {
-    return await runCommand(command, args, values);
+    return await runCommand(line.verb, line.args, line.opts);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`einklang: ${e.message}\n\n${HELP}`);
+      process.stderr.write(usageError(e.message, line.verb));
       return 1;
     }
     process.stderr.write(`einklang: error: ${(e as Error)?.message ?? String(e)}\n`);

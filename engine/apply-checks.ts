@@ -5,11 +5,11 @@
  * connection; nothing reaches a device unless it says ok.
  */
 import { readFileSync } from 'node:fs';
-import type { Catalog, Plan } from './types.js';
-import { hasErrors, loadWorkspace } from './workspace.js';
+import type { Catalog, Plan, Resource } from './types.js';
+import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
 import { applyGate, planIntegrityProblems } from './governance/gate.js';
-import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
+import { acquireAll, envLockStore, LocksHeldError } from './governance/locks.js';
 import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
 import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 
@@ -22,6 +22,29 @@ export interface GateResult {
   journal?: { envDirs: string[]; emergency: boolean; approvers: string[] };
 }
 
+/** Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan. */
+async function currentRules(catalog: Catalog, plan: Plan): Promise<{ ws: Workspace; gate: { reviewers: Resource[]; environments: Resource[] } } | { refused: string }> {
+  const paths = plan.source?.paths ?? [];
+  const ws = await loadWorkspace(catalog, paths, { repositoryWide: false, singleZone: true });
+  if (hasErrors(ws.diagnostics)) {
+    const first = ws.diagnostics.find((d) => d.severity === 'error')!;
+    return { refused: `the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}` };
+  }
+  return { ws, gate: { reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'), environments: ws.resources.filter((r) => r.kind === 'Environment') } };
+}
+
+/**
+ * The merge gate of CI (`show --require-approvals`): does the plan carry every
+ * approval apply will demand? Everything apply's governance checks except the
+ * change window, which is about the moment of apply, and the lock.
+ */
+export async function checkApprovals(catalog: Catalog, plan: Plan): Promise<{ ok: boolean; reasons: string[]; approvers: string[]; required: number }> {
+  if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'], approvers: [], required: 0 };
+  const rules = await currentRules(catalog, plan);
+  if ('refused' in rules) return { ok: false, reasons: [rules.refused], approvers: [], required: 0 };
+  return applyGate(plan, { ...rules.gate, now: new Date(), emergency: false }, { changeWindows: false });
+}
+
 export async function checkBeforeApply(catalog: Catalog, plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
   // Integrity first: an edited plan is refused before anything else is read.
   const integrity = planIntegrityProblems(plan);
@@ -29,19 +52,10 @@ export async function checkBeforeApply(catalog: Catalog, plan: Plan, ctx: { emer
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
   if (plan.zone !== 'school' && plan.zone !== 'administration') return { ok: false, reasons: ['the plan names no single zone'] };
 
-  // Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan.
-  const paths = plan.source?.paths ?? [];
-  const ws = await loadWorkspace(catalog, paths, { repositoryWide: false, singleZone: true });
-  if (hasErrors(ws.diagnostics)) {
-    const first = ws.diagnostics.find((d) => d.severity === 'error')!;
-    return { ok: false, reasons: [`the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}`] };
-  }
-  const gate = applyGate(plan, {
-    reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'),
-    environments: ws.resources.filter((r) => r.kind === 'Environment'),
-    now: new Date(),
-    emergency: ctx.emergency,
-  });
+  const rules = await currentRules(catalog, plan);
+  if ('refused' in rules) return { ok: false, reasons: [rules.refused] };
+  const ws = rules.ws;
+  const gate = applyGate(plan, { ...rules.gate, now: new Date(), emergency: ctx.emergency });
   if (!gate.ok) return { ok: false, reasons: gate.reasons };
   if (!plan.changes.length) return { ok: true, reasons: [] };
 
@@ -55,7 +69,7 @@ export async function checkBeforeApply(catalog: Catalog, plan: Plan, ctx: { emer
     });
     return { ok: true, reasons: [], release: locks.release, journal: { envDirs, emergency: ctx.emergency, approvers: gate.approvers } };
   } catch (e) {
-    if (e instanceof LockHeldError) return { ok: false, reasons: [e.message] };
+    if (e instanceof LocksHeldError) return { ok: false, reasons: e.held.map((h) => h.message) };
     throw e;
   }
 }

@@ -12,7 +12,7 @@ import { specValidator } from './schema-validators.js';
 
 export const API_VERSION = 'einklang/v1';
 export const NAME_PATTERN = /^[a-z0-9]([a-z0-9._-]{0,61}[a-z0-9])?$/;
-const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
+export const LABEL_KEY = /^[A-Za-z0-9]([A-Za-z0-9._/-]{0,62})$/;
 const SECRET_REF = /\$\{secret:([^}]*)\}/g;
 const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
 

@@ -16,7 +16,7 @@
 import { randomUUID } from 'node:crypto';
 import { promises as fs } from 'node:fs';
 import { hostname } from 'node:os';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:path';
 
 export interface LockInfo {
   id: string;
@@ -37,6 +37,8 @@ export interface AcquireOptions {
   timeoutMs?: number;
   /** Poll interval while waiting (default 250 ms, with jitter). */
   pollMs?: number;
+  /** The folder `einklang unlock` takes to break this lock, named in the hint (default: the lock's name). */
+  unlockDir?: string;
 }
 
 export interface LockStore {
@@ -48,6 +50,8 @@ export interface LockStore {
   break(env: string, id: string): Promise<LockInfo>;
   /** Who holds it now, or null. */
   current(env: string): Promise<LockInfo | null>;
+  /** The folder `einklang unlock` takes to break this environment's lock, if the CLI can. */
+  unlockDir?(env: string): string | undefined;
 }
 
 export class LockHeldError extends Error {
@@ -55,18 +59,38 @@ export class LockHeldError extends Error {
     public readonly env: string,
     public readonly held: LockInfo | null,
     waitedMs?: number,
+    unlockDir?: string,
   ) {
-    super(describeHeld(env, held, waitedMs));
+    super(describeHeld(env, held, waitedMs, unlockDir));
     this.name = 'LockHeldError';
   }
 }
 
-function describeHeld(env: string, h: LockInfo | null, waitedMs?: number): string {
+/** Several environments of one apply are locked; the message names each, one per line. */
+export class LocksHeldError extends Error {
+  constructor(public readonly held: LockHeldError[]) {
+    super(held.map((h) => h.message).join('\n'));
+    this.name = 'LocksHeldError';
+  }
+}
+
+/** The folder argument of the unlock hint, as typed in the current folder: relative below it, else absolute, quoted for a POSIX shell when needed. */
+function unlockArg(env: string, unlockDir?: string): string {
+  let arg = env;
+  if (unlockDir) {
+    const rel = relative(process.cwd(), resolve(unlockDir));
+    arg = rel === '' ? '.' : rel.startsWith('..') || isAbsolute(rel) ? resolve(unlockDir) : rel;
+  }
+  return /^[A-Za-z0-9_./@%+=:,-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'\\''`)}'`;
+}
+
+function describeHeld(env: string, h: LockInfo | null, waitedMs?: number, unlockDir?: string): string {
   const waited = waitedMs !== undefined ? ` (waited ${Math.round(waitedMs / 1000)} s)` : '';
-  if (!h) return `environment ${env} is locked (lock file being written or unreadable)${waited}; if stale: einklang unlock ${env} --id unknown`;
+  const dir = unlockArg(env, unlockDir);
+  if (!h) return `environment ${env} is locked (lock file being written or unreadable)${waited}; if stale: einklang unlock ${dir} --id unknown`;
   return (
     `environment ${env} is locked by ${h.holder} since ${h.since} (pid ${h.pid} on ${h.host}, id ${h.id})${waited}; ` +
-    `if that apply is gone: einklang unlock ${env} --id ${h.id}`
+    `if that apply is gone: einklang unlock ${dir} --id ${h.id}`
   );
 }
 
@@ -133,7 +157,7 @@ export async function acquireLockFile(path: string, env: string, opts: AcquireOp
     if (held === null) continue; // released between our attempt and the read: try again at once
     const waited = Date.now() - start;
     if (!opts.wait || waited >= timeout) {
-      throw new LockHeldError(env, held === 'unreadable' ? null : held, opts.wait ? waited : undefined);
+      throw new LockHeldError(env, held === 'unreadable' ? null : held, opts.wait ? waited : undefined, opts.unlockDir);
     }
     await sleep(Math.min(poll * (0.5 + Math.random()), Math.max(1, timeout - waited)));
   }
@@ -172,10 +196,12 @@ export async function withLockFile<T>(path: string, opts: AcquireOptions, fn: ()
 
 export class FileLockStore implements LockStore {
   readonly dir: string;
+  private readonly root: string;
 
   /** `root` is the folder that holds `.einklang/` (the environment folder by default). */
   constructor(root: string) {
-    this.dir = join(resolve(root), '.einklang', 'locks');
+    this.root = resolve(root);
+    this.dir = join(this.root, '.einklang', 'locks');
   }
 
   path(env: string): string {
@@ -183,7 +209,12 @@ export class FileLockStore implements LockStore {
   }
 
   acquire(env: string, opts: AcquireOptions): Promise<LockInfo> {
-    return acquireLockFile(this.path(env), env, opts);
+    return acquireLockFile(this.path(env), env, { unlockDir: this.unlockDir(env), ...opts });
+  }
+
+  /** `einklang unlock ENVDIR` finds the lock of the environment folder it is given (see envLockStore). */
+  unlockDir(env: string): string | undefined {
+    return basename(this.root) === env ? this.root : undefined;
   }
 
   release(env: string, id: string): Promise<boolean> {
@@ -213,7 +244,8 @@ export function envLockStore(envDir: string): { store: FileLockStore; env: strin
 
 /**
  * Take the locks of several environments (sorted, so two applies never
- * deadlock); on failure release what was taken and rethrow.
+ * deadlock); on failure release what was taken and throw LocksHeldError
+ * naming every environment that is locked, not only the first one met.
  */
 export async function acquireAll(
   items: { store: LockStore; env: string }[],
@@ -228,7 +260,13 @@ export async function acquireAll(
     for (const it of sorted) held.push({ store: it.store, info: await it.store.acquire(it.env, opts) });
   } catch (e) {
     await release();
-    throw e;
+    if (!(e instanceof LockHeldError)) throw e;
+    const locked = [e];
+    for (const it of sorted.slice(held.length + 1)) {
+      const info = await it.store.current(it.env).catch(() => null);
+      if (info) locked.push(new LockHeldError(it.env, info.id === UNREADABLE ? null : info, undefined, it.store.unlockDir?.(it.env)));
+    }
+    throw new LocksHeldError(locked);
   }
   return { release, held: held.map((h) => h.info) };
 }

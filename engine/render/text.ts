@@ -53,7 +53,11 @@ export function renderText(plan: Plan, opts: TextOptions = {}): string {
     for (const v of p.violations) out.push(`  ${tag} ${p.name}: ${v.address}: ${v.message}${v.pos ? ` (${v.pos.file}:${v.pos.line}:${v.pos.col})` : ''}`);
     if (p.extraApprovals) out.push(`  ${tag} ${p.name}: needs ${p.extraApprovals} extra approval(s)`);
   }
-  if (!plan.changes.length && !plan.errored.length) out.push(drift ? '  No drift: live state matches the manifests.' : '  No changes. Live state matches the manifests.');
+  if (!plan.changes.length && !plan.errored.length) {
+    if (!drift) out.push('  No changes. Live state matches the manifests.');
+    // Unmanaged objects are drift too (drift exits 2 for them), so "No drift" only when there are none.
+    else if (!plan.unmanaged.length) out.push('  No drift: live state matches the manifests.');
+  }
   out.push(c('bold', `${drift ? 'Drift' : 'Plan'}: ${summaryLine(plan)}.`));
   if (!plan.complete) out.push(c('red', `Incomplete: ${plan.errored.length} target(s) could not be read; this plan cannot be applied.`));
   else if (!plan.applyable) out.push(c('red', 'Not applyable: a mandatory policy failed.'));

@@ -10,7 +10,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { dirname, join, relative, resolve } from 'node:path';
 import { packageRoot } from '../../engine/paths.js';
 
-const ROOTS = ['engine', 'providers', 'policies', 'cli', 'bench', 'test'];
+const ROOTS = ['engine', 'providers', 'policies', 'cli', 'tools', 'bench', 'test'];
 const IMPORT = /(?:^|[\s;])(?:import|export)\s+(?:type\s+)?(?:[^'";]*?\sfrom\s+)?['"](\.{1,2}\/[^'"]+)['"]|import\(\s*['"](\.{1,2}\/[^'"]+)['"]\s*\)/g;
 
 function sources(dir: string, out: string[] = []): string[] {

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { acquireAll, FileLockStore, LockHeldError, envLockStore } from '../../engine/governance/locks.js';
+import { acquireAll, FileLockStore, LockHeldError, LocksHeldError, envLockStore } from '../../engine/governance/locks.js';
 
 const locksModule = resolve('dist/engine/governance/locks.js');
 
@@ -68,17 +68,26 @@ describe('governance locks', () => {
     // an empty (half-written) lock file is held and breakable as "unknown"
     mkdirSync(join(root, 'school-a', '.einklang', 'locks'), { recursive: true });
     writeFileSync(store.path(env), '');
-    await assert.rejects(store.acquire(env, { holder: 'x' }), /unlock school-a --id unknown/);
+    // the hint names the folder `einklang unlock` takes, as typed from the current folder
+    await assert.rejects(store.acquire(env, { holder: 'x' }), new RegExp(`unlock ${join(root, 'school-a')} --id unknown`));
     await store.break(env, 'unknown');
   });
 
   it('acquires several environments in order and releases all on failure', async () => {
     const store = new FileLockStore(root);
     const blocker = await store.acquire('b', { holder: 'other' });
-    await assert.rejects(acquireAll([{ store, env: 'c' }, { store, env: 'a' }, { store, env: 'b' }], { holder: 'me' }), LockHeldError);
+    const blockerD = await store.acquire('d', { holder: 'third' });
+    await assert.rejects(acquireAll([{ store, env: 'c' }, { store, env: 'a' }, { store, env: 'b' }, { store, env: 'd' }], { holder: 'me' }), (e: any) => {
+      // every locked environment is named, not only the first one met
+      assert.ok(e instanceof LocksHeldError);
+      assert.deepEqual(e.held.map((h: LockHeldError) => h.env), ['b', 'd']);
+      assert.match(e.message, new RegExp(`locked by other .*--id ${blocker.id}\n.*locked by third .*--id ${blockerD.id}`));
+      return true;
+    });
     assert.equal(await store.current('a'), null);
     assert.equal(await store.current('c'), null);
     await store.release('b', blocker.id);
+    await store.release('d', blockerD.id);
     const all = await acquireAll([{ store, env: 'c' }, { store, env: 'a' }], { holder: 'me' });
     assert.deepEqual(all.held.map((h) => h.env), ['a', 'c']);
     await all.release();
