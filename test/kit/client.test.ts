@@ -9,21 +9,10 @@ import assert from 'node:assert/strict';
 import { ApiClient, type ApiClientOptions } from '../../providers/kit/client.js';
 import { basicAuth, bearerAuth } from '../../providers/kit/auth.js';
 import { VirtualClock } from '../../providers/kit/clock.js';
-import { ApiError, statusErrorEnvelope } from '../../providers/kit/errors.js';
-import { DriverError } from '../../engine/types.js';
+import { statusErrorEnvelope } from '../../providers/kit/errors.js';
 import { freePort } from '../support/sshd.js';
+import { isCode } from './is-code.js';
 import { BASIC_PASSWORD, BASIC_USER, startTestApi, type TestApi } from './test-api.js';
-
-/** An ApiError with this code (and a DriverError, as the engine expects). */
-export function isCode(code: string, re?: RegExp) {
-  return (e: unknown) => {
-    assert.ok(e instanceof DriverError, `expected a DriverError, got ${e}`);
-    assert.ok(e instanceof ApiError, `expected an ApiError, got ${e}`);
-    assert.equal(e.code, code, e.message);
-    if (re) assert.match(e.message, re);
-    return true;
-  };
-}
 
 describe('kit: HTTPS client', function () {
   this.timeout(10_000);

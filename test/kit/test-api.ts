@@ -7,7 +7,7 @@
  */
 import { Router } from '../../providers/kit/sim/router.js';
 import { startHttpsSim, type RunningHttpsSim } from '../../providers/kit/sim/https-sim.js';
-import { HttpError, jsonResponse, type SimRequest, type SimResponse } from '../../providers/kit/sim/types.js';
+import { jsonResponse, type SimRequest, type SimResponse } from '../../providers/kit/sim/types.js';
 
 export const CLIENT_ID = '6b1e2f4a-9c3d-4e5f-8a7b-1c2d3e4f5a6b';
 export const CLIENT_SECRET = 'qWgd-Secret~Value+/=42';
@@ -85,6 +85,7 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
     (req) => {
       const f = req.form();
       if (f.get('grant_type') !== 'client_credentials') return jsonResponse(400, { error: 'unsupported_grant_type', error_description: 'AADSTS70003: grant type not supported' });
+      if (!f.get('scope')) return jsonResponse(400, { error: 'invalid_request', error_description: "AADSTS900144: The request body must contain the following parameter: 'scope'." });
       if (f.get('client_id') !== CLIENT_ID || f.get('client_secret') !== CLIENT_SECRET) {
         // A server that echoes what it got: the client must redact it.
         return jsonResponse(401, { error: 'invalid_client', error_description: `AADSTS7000215: Invalid client secret provided: ${f.get('client_secret')}` });
@@ -166,9 +167,4 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
     notFound: () => graphError(404, 'NotFound', 'Resource not found for the segment'),
   });
   return api;
-}
-
-/** Refuses a request with HTTP 400 when a test needs a handler to fail. */
-export function badRequest(message: string): never {
-  throw new HttpError(400, { error: { code: 'BadRequest', message } });
 }
