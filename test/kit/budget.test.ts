@@ -6,11 +6,9 @@
  */
 import assert from 'node:assert/strict';
 import { RequestBudget } from '../../providers/kit/budget.js';
-import { ApiClient } from '../../providers/kit/client.js';
-import { basicAuth } from '../../providers/kit/auth.js';
 import { VirtualClock } from '../../providers/kit/clock.js';
 import { isCode } from './is-code.js';
-import { BASIC_PASSWORD, BASIC_USER, startTestApi, type TestApi } from './test-api.js';
+import { useTestApi } from './test-api.js';
 
 /** At most `count` of `times` fall into any window (t - windowMs, t]. */
 function maxInWindow(times: number[], windowMs: number): number {
@@ -89,20 +87,11 @@ describe('kit: request budget', () => {
   });
 
   describe('inside a client', () => {
-    let api: TestApi;
-    before(async () => {
-      api = await startTestApi();
-    });
-    after(async () => {
-      await api.sim.stop();
-    });
+    const t = useTestApi();
 
     it('stops a runaway loop at the cap: the server receives exactly the allowed requests', async () => {
-      const clock = new VirtualClock();
-      const c = new ApiClient({ host: '127.0.0.1', port: api.sim.port, tlsFingerprint: api.sim.fingerprint, auth: basicAuth(BASIC_USER, BASIC_PASSWORD), clock, budget: { maxTotal: 12 } });
-      try {
-        api.sim.log.length = 0;
-        let sent = 0;
+      const c = t.client({ budget: { maxTotal: 12 } });
+      let sent = 0;
         await assert.rejects(
           (async () => {
             for (;;) {
@@ -112,35 +101,22 @@ describe('kit: request budget', () => {
           })(),
           isCode('E_BUDGET_EXHAUSTED'),
         );
-        assert.equal(sent, 12);
-        assert.equal(api.sim.log.length, 12);
-        assert.equal(c.counters().budgetRequests, 12);
-      } finally {
-        c.close();
-      }
+      assert.equal(sent, 12);
+      assert.equal(t.api.sim.log.length, 12);
+      assert.equal(c.counters().budgetRequests, 12);
     });
 
     it('counts retries against the budget and spaces writes by the write window', async () => {
-      const clock = new VirtualClock();
-      const c = new ApiClient({
-        host: '127.0.0.1',
-        port: api.sim.port,
-        tlsFingerprint: api.sim.fingerprint,
-        auth: basicAuth(BASIC_USER, BASIC_PASSWORD),
-        clock,
-        random: () => 0,
-        budget: { writes: { count: 2, windowMs: 20_000 } },
-      });
-      try {
-        api.sim.faults.add({ kind: 'status', status: 429, retryAfter: '1' }, { match: { method: 'POST' } });
+      const { clock } = t;
+      const c = t.client({ random: () => 0, budget: { writes: { count: 2, windowMs: 20_000 } } });
+      {
+        t.api.sim.faults.add({ kind: 'status', status: 429, retryAfter: '1' }, { match: { method: 'POST' } });
         for (let i = 0; i < 3; i++) await c.post('/api/items', { name: `budget-${i}` });
         const n = c.counters();
         assert.deepEqual([n.budgetRequests, n.budgetWrites, n.retries], [4, 4, 1]);
         // slots at 0 (429) and 1000 (its retry, after Retry-After); write 2 waits for 0 + 20 s, write 3 for 1000 + 20 s
         assert.equal(n.budgetWaitedMs, (20_000 - 1000) + (21_000 - 20_000));
         assert.equal(clock.now() - clock.slept, new VirtualClock().now(), 'all time passed in sleeps');
-      } finally {
-        c.close();
       }
     });
   });

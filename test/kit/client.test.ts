@@ -6,49 +6,23 @@
  * Backoff and budget waits run on a VirtualClock: no real sleeps.
  */
 import assert from 'node:assert/strict';
-import { ApiClient, type ApiClientOptions } from '../../providers/kit/client.js';
 import { basicAuth, bearerAuth } from '../../providers/kit/auth.js';
 import { VirtualClock } from '../../providers/kit/clock.js';
 import { statusErrorEnvelope } from '../../providers/kit/errors.js';
 import { freePort } from '../support/sshd.js';
 import { isCode } from './is-code.js';
-import { BASIC_PASSWORD, BASIC_USER, startTestApi, type TestApi } from './test-api.js';
+import { BASIC_PASSWORD, BASIC_USER, useTestApi, type TestApi } from './test-api.js';
 
 describe('kit: HTTPS client', function () {
   this.timeout(10_000);
+  const t = useTestApi();
+  const client = t.client;
   let api: TestApi;
   let clock: VirtualClock;
-  const clients: ApiClient[] = [];
-
-  before(async () => {
-    api = await startTestApi();
-  });
-  after(async () => {
-    await api.sim.stop();
-  });
   beforeEach(() => {
-    clock = new VirtualClock();
-    api.sim.faults.clear();
-    api.sim.log.length = 0;
+    api = t.api;
+    clock = t.clock;
   });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
-  });
-
-  function client(o: Partial<ApiClientOptions> = {}): ApiClient {
-    const c = new ApiClient({
-      host: '127.0.0.1',
-      port: api.sim.port,
-      tlsFingerprint: api.sim.fingerprint,
-      auth: basicAuth(BASIC_USER, BASIC_PASSWORD),
-      clock,
-      random: () => 1,
-      timeoutMs: 2000,
-      ...o,
-    });
-    clients.push(c);
-    return c;
-  }
 
   describe('certificate pinning', () => {
     it('talks to the server whose certificate matches, in every fingerprint notation', async () => {

@@ -5,36 +5,23 @@
  * request envelope compared with the opsi manual's own example (corpus).
  */
 import assert from 'node:assert/strict';
-import { ApiClient } from '../../providers/kit/client.js';
 import { basicAuth } from '../../providers/kit/auth.js';
-import { VirtualClock } from '../../providers/kit/clock.js';
 import { JsonRpcClient, JsonRpcError } from '../../providers/kit/jsonrpc.js';
 import { corpusJson } from '../support/shared.js';
 import { isCode } from './is-code.js';
-import { BASIC_PASSWORD, BASIC_USER, startTestApi, type TestApi } from './test-api.js';
+import { BASIC_PASSWORD, BASIC_USER, useTestApi, type TestApi } from './test-api.js';
 
 describe('kit: JSON-RPC', function () {
   this.timeout(10_000);
+  const t = useTestApi();
   let api: TestApi;
-  const clients: ApiClient[] = [];
-
-  before(async () => {
-    api = await startTestApi();
-  });
-  after(async () => {
-    await api.sim.stop();
-  });
   beforeEach(() => {
+    api = t.api;
     api.rpcFailures = 0;
-    api.sim.log.length = 0;
-  });
-  afterEach(() => {
-    for (const c of clients.splice(0)) c.close();
   });
 
   function rpc(version: '1.0' | '2.0', password = BASIC_PASSWORD, isIdempotent?: (m: string) => boolean): JsonRpcClient {
-    const http = new ApiClient({ host: '127.0.0.1', port: api.sim.port, tlsFingerprint: api.sim.fingerprint, auth: basicAuth(BASIC_USER, password), clock: new VirtualClock(), timeoutMs: 100 });
-    clients.push(http);
+    const http = t.client({ auth: basicAuth(BASIC_USER, password), timeoutMs: 100 });
     return new JsonRpcClient(http, { version, isIdempotent });
   }
 

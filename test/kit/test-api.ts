@@ -5,6 +5,9 @@
  * Snipe-IT-style `{total, rows}` paging and errors inside HTTP 200, opsi-style
  * JSON-RPC 1.0/2.0 with HTTP 401/403 and a brute-force block.
  */
+import { ApiClient, type ApiClientOptions } from '../../providers/kit/client.js';
+import { basicAuth } from '../../providers/kit/auth.js';
+import { VirtualClock } from '../../providers/kit/clock.js';
 import { Router } from '../../providers/kit/sim/router.js';
 import { startHttpsSim, type RunningHttpsSim } from '../../providers/kit/sim/https-sim.js';
 import { jsonResponse, type SimRequest, type SimResponse } from '../../providers/kit/sim/types.js';
@@ -167,4 +170,53 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
     notFound: () => graphError(404, 'NotFound', 'Resource not found for the segment'),
   });
   return api;
+}
+
+/**
+ * Mocha hooks for a suite against one TestApi: starts it before the suite,
+ * resets faults and the log and gives a fresh VirtualClock before each test,
+ * closes the clients a test made after it. `client()` makes a pinned client
+ * with Basic auth, the test's clock, the top of the jitter range (random 1)
+ * and a 2 s timeout; options override.
+ */
+export function useTestApi(): { readonly api: TestApi; readonly clock: VirtualClock; client(o?: Partial<ApiClientOptions>): ApiClient } {
+  let api: TestApi;
+  let clock: VirtualClock;
+  const clients: ApiClient[] = [];
+  before(async () => {
+    api = await startTestApi();
+  });
+  after(async () => {
+    await api.sim.stop();
+  });
+  beforeEach(() => {
+    clock = new VirtualClock();
+    api.sim.faults.clear();
+    api.sim.log.length = 0;
+  });
+  afterEach(() => {
+    for (const c of clients.splice(0)) c.close();
+  });
+  return {
+    get api() {
+      return api;
+    },
+    get clock() {
+      return clock;
+    },
+    client(o = {}) {
+      const c = new ApiClient({
+        host: '127.0.0.1',
+        port: api.sim.port,
+        tlsFingerprint: api.sim.fingerprint,
+        auth: basicAuth(BASIC_USER, BASIC_PASSWORD),
+        clock,
+        random: () => 1,
+        timeoutMs: 2000,
+        ...o,
+      });
+      clients.push(c);
+      return c;
+    },
+  };
 }
