@@ -51,6 +51,15 @@ describe('kit: simulator base', function () {
     assert.deepEqual([f.injected.drop, f.injected.hang, f.pending()], [2, 1, 0]);
   });
 
+  it('lets `skip` matching requests through first (the n-th write fails), with several methods', () => {
+    const f = new FaultInjector().add({ kind: 'status', status: 500 }, { match: { method: ['POST', 'PUT'] }, skip: 2 });
+    assert.equal(f.take('GET', '/x'), undefined, 'not a match, not counted');
+    assert.equal(f.take('POST', '/x'), undefined);
+    assert.equal(f.take('PUT', '/x'), undefined);
+    assert.equal(f.take('PUT', '/x')?.kind, 'status');
+    assert.equal(f.pending(), 0);
+  });
+
   describe('server', () => {
     let sim: RunningHttpsSim;
     let c: ApiClient;

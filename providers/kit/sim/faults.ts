@@ -20,7 +20,8 @@ export type Fault =
   | { kind: 'hang' };
 
 export interface FaultMatch {
-  method?: string;
+  /** One method or several (e.g. every write method). */
+  method?: string | string[];
   /** Exact path, or a pattern tested against the path. */
   path?: string | RegExp;
 }
@@ -28,6 +29,8 @@ export interface FaultMatch {
 interface Rule {
   fault: Fault;
   match: FaultMatch;
+  /** Matching requests still to let through before the fault applies. */
+  skip: number;
   left: number;
 }
 
@@ -36,9 +39,13 @@ export class FaultInjector {
   /** Faults injected so far, by kind. */
   readonly injected: Record<Fault['kind'], number> = { latency: 0, status: 0, drop: 0, truncate: 0, hang: 0 };
 
-  /** Injects `fault` into the next `times` (default 1; Infinity = until cleared) requests that match. Rules apply in the order added. */
-  add(fault: Fault, o: { match?: FaultMatch; times?: number } = {}): this {
-    this.rules.push({ fault, match: o.match ?? {}, left: o.times ?? 1 });
+  /**
+   * Injects `fault` into `times` (default 1; Infinity = until cleared) matching
+   * requests, after letting `skip` (default 0) matching requests through
+   * (`skip: 2` hits the third). Rules apply in the order added.
+   */
+  add(fault: Fault, o: { match?: FaultMatch; times?: number; skip?: number } = {}): this {
+    this.rules.push({ fault, match: o.match ?? {}, skip: o.skip ?? 0, left: o.times ?? 1 });
     return this;
   }
 
@@ -53,13 +60,20 @@ export class FaultInjector {
 
   /** The fault for this request, if any (and uses it up). */
   take(method: string, path: string): Fault | undefined {
-    const i = this.rules.findIndex((r) => {
-      const m = r.match;
-      if (m.method && m.method.toUpperCase() !== method) return false;
+    const matches = (m: FaultMatch) => {
+      const methods = m.method === undefined ? undefined : [m.method].flat().map((x) => x.toUpperCase());
+      if (methods && !methods.includes(method)) return false;
       if (typeof m.path === 'string' && m.path !== path) return false;
       if (m.path instanceof RegExp && !m.path.test(path)) return false;
       return true;
-    });
+    };
+    let i = -1;
+    for (let k = 0; k < this.rules.length && i < 0; k++) {
+      const r = this.rules[k];
+      if (!matches(r.match)) continue;
+      if (r.skip > 0) r.skip--;
+      else i = k;
+    }
     if (i < 0) return undefined;
     const r = this.rules[i];
     if (--r.left <= 0) this.rules.splice(i, 1);
