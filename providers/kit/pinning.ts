@@ -53,3 +53,23 @@ export function presentedCertFingerprint(cert: PeerCertificate | undefined | nul
 export function sshFingerprintOfBlob(blob: Buffer): string {
   return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
 }
+
+/** 127.0.0.0/8, ::1 and localhost: where lab simulators run. */
+export function isLoopbackHost(host: string): boolean {
+  const h = host.toLowerCase().replace(/^\[|\]$/g, '');
+  return h === 'localhost' || h === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * DESIGN.md's rule for API targets: `tlsFingerprint` is required for loopback
+ * (lab) hosts, optional elsewhere (then the system's CAs decide), and must be
+ * well-formed when given. Returns what is wrong, or undefined. Drivers call it
+ * in validateConnection (a diagnostic at validate time) and before connecting.
+ */
+export function tlsPinProblem(host: string, tlsFingerprint: unknown): string | undefined {
+  if (tlsFingerprint === undefined || tlsFingerprint === null) {
+    return isLoopbackHost(host) ? 'connection.tlsFingerprint is required for a loopback (lab) host' : undefined;
+  }
+  const p = parseCertFingerprint(tlsFingerprint);
+  return p.ok ? undefined : p.reason;
+}

@@ -7,7 +7,7 @@
 import assert from 'node:assert/strict';
 import { EINKLANG_NAMESPACE, NAMESPACE_DNS, NAMESPACE_URL, isUuid, resourceUuid, uuidv5 } from '../../providers/kit/uuid.js';
 import { NaturalKeyIndex } from '../../providers/kit/natural-key.js';
-import { certFingerprint, normaliseCertFingerprint, parseCertFingerprint, sshFingerprintOfBlob } from '../../providers/kit/pinning.js';
+import { certFingerprint, isLoopbackHost, normaliseCertFingerprint, parseCertFingerprint, sshFingerprintOfBlob, tlsPinProblem } from '../../providers/kit/pinning.js';
 import * as labIdentity from '../../providers/lab/identity.js';
 import { DEFAULT_RETRY, backoffDelay, parseRetryAfter, retryDecision } from '../../providers/kit/retry.js';
 import { ApiError, httpStatusError, resultFailedEnvelope, serverMessage, statusErrorEnvelope } from '../../providers/kit/errors.js';
@@ -85,6 +85,17 @@ describe('kit: pinning', () => {
     for (const s of [fp, hex, hex.toLowerCase(), `sha256:${hex}`, `SHA256:${fp}`, ` ${fp} `]) assert.deepEqual(parseCertFingerprint(s), { ok: true, fingerprint: fp });
     for (const s of ['', 'AB:CD', hex + '00', 'zz'.repeat(32), 42, undefined]) assert.equal(parseCertFingerprint(s).ok, false, String(s));
     assert.equal(normaliseCertFingerprint(`sha256:${hex.toLowerCase()}`), fp);
+  });
+
+  it('requires a pin for loopback (lab) hosts only, and a well-formed one anywhere', () => {
+    for (const h of ['127.0.0.1', '127.1.2.3', 'localhost', 'LOCALHOST', '::1', '[::1]']) {
+      assert.ok(isLoopbackHost(h), h);
+      assert.match(tlsPinProblem(h, undefined)!, /required for a loopback/);
+    }
+    for (const h of ['graph.microsoft.com', '10.0.0.1', '127.example.org', '::2']) assert.ok(!isLoopbackHost(h), h);
+    assert.equal(tlsPinProblem('graph.microsoft.com', undefined), undefined, 'elsewhere the CAs decide');
+    assert.equal(tlsPinProblem('127.0.0.1', fp), undefined);
+    assert.match(tlsPinProblem('opsi.schule.local', 'AB:CD')!, /64 hex digits/);
   });
 
   it('prints the SSH fingerprint as ssh-keygen -lf does', () => {

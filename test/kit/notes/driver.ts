@@ -25,7 +25,7 @@ import type { Clock } from '../../../providers/kit/clock.js';
 import { ApiError, statusErrorEnvelope } from '../../../providers/kit/errors.js';
 import { NaturalKeyIndex, ambiguousLiveError } from '../../../providers/kit/natural-key.js';
 import { collect, offsetPages } from '../../../providers/kit/paging.js';
-import { parseCertFingerprint } from '../../../providers/kit/pinning.js';
+import { tlsPinProblem } from '../../../providers/kit/pinning.js';
 import type { Note } from './sim.js';
 
 export const NOTE = 'Note';
@@ -36,20 +36,13 @@ type NoteState = {
   tags: string[];
 };
 
-const LOOPBACK = /^(127\.|::1$|localhost$)/;
-
 /** Connection checks that need no network (what `validateConnection` would report at validate time). */
 function connectionOf(target: TargetSpec): { host: string; port: number; token: string; tlsFingerprint?: string; requestsPerMinute: number } {
   const c = target.connection ?? {};
   if (typeof c.host !== 'string' || !c.host) throw new DriverError('connection.host is required', { code: 'E_CONNECTION' });
   if (typeof c.token !== 'string' || !c.token) throw new DriverError('connection.token is required', { code: 'E_CONNECTION' });
-  if (c.tlsFingerprint === undefined && LOOPBACK.test(c.host)) {
-    throw new DriverError('connection.tlsFingerprint is required for a loopback (lab) host', { code: 'E_TLS_FINGERPRINT' });
-  }
-  if (c.tlsFingerprint !== undefined) {
-    const p = parseCertFingerprint(c.tlsFingerprint);
-    if (!p.ok) throw new DriverError(p.reason, { code: 'E_TLS_FINGERPRINT' });
-  }
+  const pin = tlsPinProblem(c.host, c.tlsFingerprint);
+  if (pin) throw new DriverError(pin, { code: 'E_TLS_FINGERPRINT' });
   const rpm = c.requestsPerMinute ?? 120;
   if (!Number.isInteger(rpm) || rpm < 1) throw new DriverError('connection.requestsPerMinute must be a positive integer', { code: 'E_CONNECTION' });
   return { host: c.host, port: Number(c.port ?? 443), token: c.token, tlsFingerprint: c.tlsFingerprint, requestsPerMinute: rpm };
