@@ -69,3 +69,38 @@ export function basicAuth(user: string, password: string): Auth {
 export function apiKeyAuth(header: string, key: string): Auth {
   return new StaticAuth({ [header.toLowerCase()]: key }, (r) => r.add(key));
 }
+
+/**
+ * A login session (AOS-CX `POST /login` -> `Set-Cookie: id=...`): `login`
+ * returns the headers that carry the session (e.g. `{ cookie: 'id=...' }`); it
+ * runs on first use, and once more after a 401 (session expired or dropped
+ * by the device). Concurrent requests share one login. The returned header
+ * values are secrets (redacted). `login` usually calls the same ApiClient
+ * with `anonymous: true`.
+ */
+export function sessionAuth(login: () => Promise<Record<string, string>>): Auth {
+  let ctx: AuthContext;
+  let current: Record<string, string> | undefined;
+  let pending: Promise<Record<string, string>> | undefined;
+  const renew = () =>
+    (pending ??= login()
+      .then((h) => {
+        for (const v of Object.values(h)) ctx.redactor.add(v);
+        current = h;
+        return h;
+      })
+      .finally(() => (pending = undefined)));
+  return {
+    attach: (c) => {
+      ctx = c;
+    },
+    headers: async () => current ?? renew(),
+    refresh: async (rejected) => {
+      // Another request may have logged in again meanwhile.
+      if (current && JSON.stringify(Object.values(current)) !== JSON.stringify(Object.keys(current).map((k) => rejected[k]))) return true;
+      current = undefined;
+      await renew();
+      return true;
+    },
+  };
+}

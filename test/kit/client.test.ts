@@ -6,7 +6,8 @@
  * Backoff and budget waits run on a VirtualClock: no real sleeps.
  */
 import assert from 'node:assert/strict';
-import { basicAuth, bearerAuth } from '../../providers/kit/auth.js';
+import { basicAuth, bearerAuth, sessionAuth } from '../../providers/kit/auth.js';
+import type { ApiClient } from '../../providers/kit/client.js';
 import { VirtualClock } from '../../providers/kit/clock.js';
 import { statusErrorEnvelope } from '../../providers/kit/errors.js';
 import { freePort } from '../support/sshd.js';
@@ -66,6 +67,27 @@ describe('kit: HTTPS client', function () {
     assert.equal(c.counters().connections, 1);
     assert.equal(api.sim.counters.tlsHandshakes - handshakes, 1);
     assert.equal(c.counters().requests, 10);
+  });
+
+  it('keeps a login session (AOS-CX: form login, cookie) and logs in again once when it expires', async () => {
+    let c: ApiClient;
+    const auth = sessionAuth(async () => {
+      const r = await c.request('POST', '/rest/login', { form: { username: BASIC_USER, password: BASIC_PASSWORD }, anonymous: true, raw: true });
+      const cookie = /^(id=[^;]+)/.exec(String(r.headers['set-cookie']?.[0] ?? ''))?.[1];
+      if (!cookie) throw new Error('no session cookie');
+      return { cookie };
+    });
+    c = client({ auth, maxSockets: 1 });
+    const before = api.logins;
+    assert.deepEqual(await Promise.all([c.get('/rest/system'), c.get('/rest/system')]), [{ hostname: 'sw-01' }, { hostname: 'sw-01' }]);
+    assert.equal(api.logins - before, 1, 'one login shared by concurrent requests');
+    api.sessions.clear(); // the switch dropped the session
+    assert.deepEqual(await c.get('/rest/system'), { hostname: 'sw-01' });
+    assert.equal(api.logins - before, 2);
+    assert.deepEqual(
+      api.sim.log.map((e) => `${e.method} ${e.path} ${e.status}`),
+      ['POST /rest/login 200', 'GET /rest/system 200', 'GET /rest/system 200', 'GET /rest/system 401', 'POST /rest/login 200', 'GET /rest/system 200'],
+    );
   });
 
   describe('throttling and unavailability (429/503)', () => {

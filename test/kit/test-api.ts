@@ -38,6 +38,9 @@ export interface TestApi {
   lastRpcBody?: unknown;
   /** Writes that changed state (POST /api/items). */
   created: number;
+  /** Session cookies of the AOS-CX-style login (`POST /rest/login`). */
+  sessions: Set<string>;
+  logins: number;
 }
 
 const graphError = (status: number, code: string, message: string): SimResponse => jsonResponse(status, { error: { code, message, innerError: { date: '2025-01-06T08:00:00', 'request-id': 'r-1' } } });
@@ -79,6 +82,8 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
     rpcMaxFailures: 3,
     rpcFailures: 0,
     created: 0,
+    sessions: new Set(),
+    logins: 0,
   };
   const r = new Router();
 
@@ -131,6 +136,20 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
   r.post('/api/status/:code', (req) => graphError(Number(req.params.code), 'Request_Failed', `failed with ${req.params.code}`));
   r.get('/api/echo-secret', (req) => jsonResponse(400, { error: { code: 'BadRequest', message: `token ${req.auth?.scheme === 'bearer' ? req.auth.token : req.auth?.scheme === 'basic' ? req.auth.password : ''} is not valid here` } }));
 
+  // --- AOS-CX-style session: form login, cookie, 401 when the session is gone
+  r.post(
+    '/rest/login',
+    (req) => {
+      const f = req.form();
+      if (f.get('username') !== BASIC_USER || f.get('password') !== BASIC_PASSWORD) return { status: 401, text: 'Login failed' };
+      const id = `sess-${++api.logins}-x7q`;
+      api.sessions.add(id);
+      return { status: 200, text: '', headers: { 'set-cookie': `id=${id}; Path=/; HttpOnly; Secure` } };
+    },
+    { write: false },
+  );
+  r.get('/rest/system', () => jsonResponse(200, { hostname: 'sw-01' }));
+
   // --- JSON-RPC (opsi's /rpc): write-ness depends on the method
   r.post(
     '/rpc',
@@ -152,6 +171,11 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
     router: r,
     gate: (req: SimRequest) => {
       if (req.path.endsWith('/oauth2/v2.0/token')) return undefined;
+      if (req.path === '/rest/login') return undefined;
+      if (req.path.startsWith('/rest/')) {
+        const id = /(?:^|;\s*)id=([^;]+)/.exec(String(req.headers.cookie ?? ''))?.[1];
+        return id && api.sessions.has(id) ? undefined : { status: 401, text: 'Unauthorized' };
+      }
       if (req.path === '/rpc') {
         if (api.rpcFailures >= api.rpcMaxFailures) return jsonResponse(403, { id: null, result: null, error: 'Client blocked' });
         const a = req.auth;
