@@ -22,7 +22,12 @@
  *   E_TRUNCATED_RESPONSE;
  * - errors raised before the request could reach the server (refused
  *   connection, failed handshake, connect timeout) carry `notSent: true`, the
- *   only case where retrying a non-idempotent request is safe.
+ *   only case where retrying a non-idempotent request is safe;
+ * - at most `maxSockets` requests are in flight (more wait for a free slot,
+ *   the timeout starts when a request gets one), so at most `maxSockets`
+ *   connections are opened. The Agent alone cannot promise that: it counts a
+ *   socket only once createConnection has called back, i.e. after our pinned
+ *   handshake, so a burst of requests would each open a connection.
  */
 import https from 'node:https';
 import type { IncomingHttpHeaders } from 'node:http';
@@ -72,6 +77,8 @@ export class HttpsTransport {
   readonly stats = { connections: 0, requests: 0 };
   private readonly agent: https.Agent;
   private readonly pin?: string;
+  private active = 0;
+  private readonly waiting: (() => void)[] = [];
 
   constructor(private readonly o: TransportOptions) {
     this.origin = `https://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`;
@@ -147,7 +154,18 @@ export class HttpsTransport {
   }
 
   /** One request/response exchange; see the module comment for what it guarantees. Rejects only with ApiError. */
-  send(r: RawRequest): Promise<RawResponse> {
+  async send(r: RawRequest): Promise<RawResponse> {
+    if (this.active >= this.o.maxSockets) await new Promise<void>((resolve) => this.waiting.push(resolve));
+    this.active++;
+    try {
+      return await this.exchange(r);
+    } finally {
+      this.active--;
+      this.waiting.shift()?.();
+    }
+  }
+
+  private exchange(r: RawRequest): Promise<RawResponse> {
     const timeoutMs = r.timeoutMs ?? this.o.timeoutMs;
     const what = `${this.where()}: ${describeRequest(r.method, r.path)}`;
     const max = this.o.maxResponseBytes;

@@ -69,6 +69,15 @@ describe('kit: HTTPS client', function () {
     assert.equal(c.counters().requests, 10);
   });
 
+  it('opens at most maxSockets connections for a burst of concurrent requests', async () => {
+    const handshakes = api.sim.counters.tlsHandshakes;
+    const c = client({ maxSockets: 3 });
+    const answers = await Promise.all(Array.from({ length: 40 }, () => c.get('/api/echo')));
+    assert.equal(answers.length, 40);
+    assert.equal(c.counters().connections, 3);
+    assert.equal(api.sim.counters.tlsHandshakes - handshakes, 3);
+  });
+
   it('keeps a login session (AOS-CX: form login, cookie) and logs in again once when it expires', async () => {
     let c: ApiClient;
     const auth = sessionAuth(async () => {
