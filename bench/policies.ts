@@ -13,7 +13,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { Change, Resource, Zone } from '../engine/types.js';
 import type { CelEngineName } from '../policies/cel.js';
-import { evaluatePlanPolicies, mandatoryFailed } from '../policies/index.js';
+import { evaluatePlanPolicies, loadCel, mandatoryFailed } from '../policies/index.js';
 
 export interface PolicyBenchResult {
   engine: CelEngineName;
@@ -108,6 +108,7 @@ export function generateCity(n: number): { resources: Resource[]; zoneResources:
 }
 
 async function runChild(engine: CelEngineName, n: number, runs: number): Promise<PolicyBenchResult> {
+  await loadCel();
   const { resources, zoneResources, changes } = generateCity(n);
   if (global.gc) global.gc();
   const baseRss = process.memoryUsage().rss;

@@ -16,6 +16,7 @@ import { performance } from 'node:perf_hooks';
 import type { TargetSpec, Zone } from '../engine/types.js';
 import { objectKey } from '../engine/types.js';
 import { simulateWinrm, winrmDriver, type RunningWinrmSimulator } from '../providers/servers/winrm/index.js';
+import { asChangeWriter } from '../test/support/writers.js';
 
 export interface WinrmBenchTarget {
   /** `<env>/Server/<name>`: use exactly this env and name in the manifest. */
@@ -135,14 +136,14 @@ export async function benchWinrmDriver(n: number): Promise<Record<string, string
     const t0 = performance.now();
     await Promise.all(
       targets.map(async (t, i) => {
-        const w = await winrmDriver.connectWriter(t.target);
+        const w = asChangeWriter(await winrmDriver.connectWriter(t.target));
         try {
           const objs = objectsFor(i);
           const live = await w.read(objs);
           // in dependency order: group before user is fine here (members are set by the user's groups later)
           for (const o of objs) {
             const l = live.objects[objectKey(o.kind, o.id)];
-            await w.applyChange!({ address: o.id, resource: o.id, kind: o.kind, target: t.address, id: o.id, actions: l ? ['update'] : ['create'], before: l?.state ?? null, after: o.kind === 'Group' ? {} : o.state, diff: [], liveFingerprint: '', dependsOn: [] });
+            await w.applyChange({ address: o.id, resource: o.id, kind: o.kind, target: t.address, id: o.id, actions: l ? ['update'] : ['create'], before: l?.state ?? null, after: o.kind === 'Group' ? {} : o.state, diff: [], liveFingerprint: '', dependsOn: [] });
           }
         } finally {
           await w.close();

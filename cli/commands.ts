@@ -15,6 +15,7 @@ import type { PolicyResult } from '../engine/types.js';
 import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
 import { runLab } from './lab.js';
+import { defaultCatalog } from './catalog.js';
 
 export class UsageError extends Error {}
 
@@ -75,8 +76,8 @@ async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb
   });
 }
 
-function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Workspace | undefined {
-  const ws = loadWorkspace(args, { singleZone });
+async function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Promise<Workspace | undefined> {
+  const ws = await loadWorkspace(defaultCatalog(), args, { singleZone });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
     if (fmt === 'json') process.stdout.write(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2) + '\n');
@@ -90,8 +91,8 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'validate': {
       needPaths(args, 'validate');
       const f = format(opts, ['text', 'json']);
-      const ws = loadWorkspace(args);
-      const policyDiags = hasErrors(ws.diagnostics) ? [] : validatePolicies(ws).diagnostics;
+      const ws = await loadWorkspace(defaultCatalog(), args);
+      const policyDiags = hasErrors(ws.diagnostics) ? [] : (await validatePolicies(ws)).diagnostics;
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
       const ok = !hasErrors(all);
@@ -103,10 +104,10 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'drift': {
       needPaths(args, command);
       const f = format(opts, ['text', 'json', 'markdown']);
-      const ws = staticWorkspace(args, f, true);
+      const ws = await staticWorkspace(args, f, true);
       if (!ws) return 1;
       // Policies that need no live state run before any device is read; a mandatory violation stops here.
-      const validated = validatePolicies(ws);
+      const validated = await validatePolicies(ws);
       printDiagnostics(validated.diagnostics, f);
       if (hasErrors(validated.diagnostics)) return 1;
       const progress = Progress.forStderr(!!opts.quiet);
@@ -156,7 +157,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
+      const gate = await checkBeforeApply(defaultCatalog(), plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
       release = gate.release;
       if (!gate.ok) {
         process.off('SIGINT', onSignal);
@@ -172,6 +173,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         }
         const secrets = secretsFor(plan.zone!, opts);
         const report = await applyPlan(plan, {
+          catalog: defaultCatalog(),
           secrets,
           concurrency: int(opts, 'concurrency', 16),
           timeoutMs: int(opts, 'timeout', 30) * 1000,
@@ -199,13 +201,13 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     }
     case 'lab': {
       needPaths(args, 'lab');
-      const ws = staticWorkspace(args, 'text', false);
+      const ws = await staticWorkspace(args, 'text', false);
       if (!ws) return 1;
       return runLab(ws, (zone) => secretsFor(zone, opts));
     }
     case 'import': {
       if (args.length || typeof opts.env !== 'string' || typeof opts.kind !== 'string') throw new UsageError('import needs --env DIR and --kind KIND');
-      const ws = staticWorkspace([opts.env], 'text', true);
+      const ws = await staticWorkspace([opts.env], 'text', true);
       if (!ws) return 1;
       if (ws.envs.length !== 1) throw new UsageError('import --env names exactly one environment folder');
       const { importUnmanaged } = await import('../engine/import.js');
@@ -219,7 +221,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'approve':
     case 'unlock':
     case 'journal':
-      return governanceCommand(command, args, opts);
+      return governanceCommand(defaultCatalog(), command, args, opts);
     default:
       throw new UsageError(`unknown command ${JSON.stringify(command)}`);
   }

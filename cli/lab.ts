@@ -7,7 +7,7 @@
 import type { RunningSimulator, Zone } from '../engine/types.js';
 import type { Workspace } from '../engine/workspace.js';
 import type { Secrets } from '../engine/secrets.js';
-import { driverOf, isTargetResource, plannedTarget, targetSpec } from '../engine/targets.js';
+import { isTargetResource, plannedTarget, targetSpec } from '../engine/targets.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -16,15 +16,16 @@ export async function runLab(ws: Workspace, secretsFor: (zone: Zone) => Secrets)
   const stopAll = async () => {
     await Promise.all(running.map((s) => s.stop().catch(() => undefined)));
   };
-  const targets = ws.resources.filter(isTargetResource).filter((r) => LOOPBACK.test(String(r.spec?.connection?.host ?? '')));
+  const targets = ws.resources.filter((r) => isTargetResource(ws.catalog, r)).filter((r) => LOOPBACK.test(String(r.spec?.connection?.host ?? '')));
   try {
     for (const r of targets) {
-      const driver = driverOf(r);
-      if (!driver?.simulate) {
+      const entry = ws.catalog.driverEntry(String(r.spec?.connection?.driver));
+      const lab = await entry?.loadLab?.();
+      if (!lab) {
         process.stderr.write(`lab: no simulator for ${r.address} (driver ${r.spec?.connection?.driver}); skipped\n`);
         continue;
       }
-      const sim = await driver.simulate(targetSpec(plannedTarget(r), secretsFor(r.zone)));
+      const sim = await lab.simulate(targetSpec(plannedTarget(r), secretsFor(r.zone)), { resources: ws.resources.filter((x) => x.env === r.env) });
       running.push(sim);
       process.stdout.write(`${sim.description}\n`);
     }

@@ -5,12 +5,10 @@
  * connection; nothing reaches a device unless it says ok.
  */
 import { readFileSync } from 'node:fs';
-import type { Change, Diagnostic, Plan, PolicyResult } from './types.js';
+import type { Catalog, Change, Diagnostic, Plan, PolicyResult } from './types.js';
 import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
-import { computePlanHash } from './plan-file.js';
-import { evaluatePlanPolicies, evaluateValidatePolicies, policyDiagnostics } from '../policies/index.js';
-import { applyGate } from './governance/gate.js';
+import { applyGate, planIntegrityProblems } from './governance/gate.js';
 import { planAuthor } from './governance/approvals.js';
 import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
 import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
@@ -43,25 +41,26 @@ export function planApprovalRules(ws: Workspace): { count: number; groups: strin
 }
 
 /** Validate-time policies over the whole repository (zone separation needs every environment). */
-export function validatePolicies(ws: Workspace): { results: PolicyResult[]; diagnostics: Diagnostic[] } {
-  const results = evaluateValidatePolicies({ resources: ws.repository, zoneResources: ws.resources });
-  return { results, diagnostics: policyDiagnostics(results) };
+export async function validatePolicies(ws: Workspace): Promise<{ results: PolicyResult[]; diagnostics: Diagnostic[] }> {
+  const results = await ws.catalog.policies.validate({ resources: ws.repository, zoneResources: ws.resources });
+  return { results, diagnostics: ws.catalog.policies.diagnostics(results) };
 }
 
 /** Plan-time policies over the planned changes, joined with the validate-time results already computed. */
-export function planPolicies(ws: Workspace, changes: Change[], validated: PolicyResult[]): PolicyResult[] {
-  return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
+export function planPolicies(ws: Workspace, changes: Change[], validated: PolicyResult[]): Promise<PolicyResult[]> {
+  return ws.catalog.policies.plan({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
 }
 
-export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
+export async function checkBeforeApply(catalog: Catalog, plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
   // Integrity first: an edited plan is refused before anything else is read.
-  if (computePlanHash(plan) !== plan.hash) return { ok: false, reasons: ['plan hash does not match its content (hash mismatch): the plan was modified after it was made; re-plan'] };
+  const integrity = planIntegrityProblems(plan);
+  if (integrity.length) return { ok: false, reasons: integrity };
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
   if (plan.zone !== 'school' && plan.zone !== 'administration') return { ok: false, reasons: ['the plan names no single zone'] };
 
   // Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan.
   const paths = plan.source?.paths ?? [];
-  const ws = loadWorkspace(paths, { repositoryWide: false, singleZone: true });
+  const ws = await loadWorkspace(catalog, paths, { repositoryWide: false, singleZone: true });
   if (hasErrors(ws.diagnostics)) {
     const first = ws.diagnostics.find((d) => d.severity === 'error')!;
     return { ok: false, reasons: [`the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}`] };
@@ -113,7 +112,7 @@ export async function finishApply(gate: GateResult, plan: Plan, report: ApplyRep
 }
 
 /** keygen, approve, unlock, journal verify. */
-export async function governanceCommand(command: string, args: string[], opts: Record<string, string | boolean | undefined>): Promise<number> {
+export async function governanceCommand(catalog: Catalog, command: string, args: string[], opts: Record<string, string | boolean | undefined>): Promise<number> {
   let r: { exitCode: number; output: string[] };
   switch (command) {
     case 'keygen':
@@ -122,7 +121,7 @@ export async function governanceCommand(command: string, args: string[], opts: R
       break;
     case 'approve': {
       if (args.length !== 1 || typeof opts.key !== 'string') return usage('approve needs a plan FILE and --key KEYFILE');
-      r = cmdApprove(args[0], opts.key, { reviewer: opts.name as string | undefined, reviewers: reviewersOfPlan(args[0]) });
+      r = cmdApprove(args[0], opts.key, { reviewer: opts.name as string | undefined, reviewers: await reviewersOfPlan(catalog, args[0]) });
       break;
     }
     case 'unlock':
@@ -141,10 +140,10 @@ export async function governanceCommand(command: string, args: string[], opts: R
 }
 
 /** The Reviewer resources of a plan's environments, to name the signer; none if they cannot be loaded. */
-function reviewersOfPlan(planFile: string) {
+async function reviewersOfPlan(catalog: Catalog, planFile: string) {
   try {
     const plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
-    const ws = loadWorkspace(plan.source?.paths ?? [], { repositoryWide: false });
+    const ws = await loadWorkspace(catalog, plan.source?.paths ?? [], { repositoryWide: false });
     return ws.resources.filter((r) => r.kind === 'Reviewer');
   } catch {
     return []; // cmdApprove reports an unreadable plan itself

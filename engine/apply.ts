@@ -16,16 +16,14 @@
  *     difference is a failure, never a silent success.
  */
 import PQueue from 'p-queue';
-import type { Change, TargetWriter } from './types.js';
+import type { Catalog, Change, Driver, ReadRequest, TargetWriter } from './types.js';
 import { DriverError, objectKey } from './types.js';
 import { liveFingerprint } from './hash.js';
 import { diffObject } from './diff.js';
-import { kindDef } from '../providers/registry.js';
-import { driverOf, targetSpec, type PlannedTarget } from './targets.js';
+import { targetSpec, type PlannedTarget } from './targets.js';
 import type { Secrets } from './secrets.js';
 import type { PlanWithTargets } from './plan.js';
 import { Graph } from './graph.js';
-import type { Resource } from './types.js';
 
 export interface ApplyEvent {
   phase: 'connect' | 'apply' | 'verify';
@@ -37,6 +35,7 @@ export interface ApplyEvent {
 }
 
 export interface ApplyOptions {
+  catalog: Catalog;
   secrets: Secrets;
   concurrency?: number;
   timeoutMs?: number;
@@ -58,10 +57,13 @@ interface Unit {
   deps: Set<string>;
 }
 
-function driverOfTarget(t: PlannedTarget) {
-  const d = driverOf({ spec: { connection: { driver: t.driver } } } as Resource);
-  if (!d) throw new Error(`no driver ${JSON.stringify(t.driver)}`);
-  return d;
+/** What a read of planned changes asks for: the planned state, with secret values only for drivers that declare the need. */
+function readRequests(driver: Driver, changes: Change[], resolvedAfter: Map<string, Change['after']>): ReadRequest[] {
+  return changes.map((c) => ({
+    kind: c.kind,
+    id: c.id,
+    state: (driver.readsResolvedSecrets ? resolvedAfter.get(c.address) : c.after) ?? c.before ?? {},
+  }));
 }
 
 export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Promise<ApplyReport> {
@@ -94,6 +96,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
 
   const queue = new PQueue({ concurrency: opts.concurrency ?? 16 });
   const sessions = new Map<string, TargetWriter>();
+  const driversByTarget = new Map<string, Driver>();
   const unreachable = new Map<string, string>();
   const targetList = [...changesByTarget.keys()];
   let done = 0;
@@ -105,9 +108,11 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
           const t = targets.get(addr)!;
           const changes = changesByTarget.get(addr)!;
           try {
-            const w = await driverOfTarget(t).connectWriter(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
+            const driver = await opts.catalog.driver(t.driver);
+            driversByTarget.set(addr, driver);
+            const w = await driver.connectWriter(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
             sessions.set(addr, w);
-            const res = await w.read(changes.map((c) => ({ kind: c.kind, id: c.id, state: resolvedAfter.get(c.address) ?? c.before ?? {} })));
+            const res = await w.read(readRequests(driver, changes, resolvedAfter));
             const unmanaged = new Map((res.unmanaged ?? []).map((u) => [objectKey(u.kind, u.id), u]));
             for (const c of changes) {
               const key = objectKey(c.kind, c.id);
@@ -128,7 +133,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
     if (report.refused.length) return report;
 
     // 3. the walk.
-    const units = buildUnits(plan, targets, changesByTarget);
+    const units = buildUnits(plan, targets, changesByTarget, sessions);
     const unitOf = new Map<string, Unit>();
     for (const u of units.values()) for (const c of u.changes) unitOf.set(c.address, u);
     const state = new Map<string, 'ok' | 'failed' | 'skipped'>();
@@ -145,9 +150,8 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
       }
       const withSecrets = u.changes.map((c) => ({ ...c, after: resolvedAfter.get(c.address) ?? null }));
       try {
-        if (w.applyTransaction) await w.applyTransaction(withSecrets);
-        else if (w.applyChange) for (const c of withSecrets) await w.applyChange(c);
-        else throw new Error(`driver ${u.target.driver} cannot write`);
+        if (w.mode === 'transaction') await w.applyTransaction(withSecrets);
+        else for (const c of withSecrets) await w.applyChange(c);
         report.applied.push(...u.changes.map((c) => c.address));
         state.set(u.id, 'ok');
       } catch (e) {
@@ -203,11 +207,11 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
           const applied = changesByTarget.get(addr)!.filter((c) => appliedSet.has(c.address));
           if (!applied.length) return;
           try {
-            const res = await sessions.get(addr)!.read(applied.map((c) => ({ kind: c.kind, id: c.id, state: resolvedAfter.get(c.address) ?? c.before ?? {} })));
+            const res = await sessions.get(addr)!.read(readRequests(driversByTarget.get(addr)!, applied, resolvedAfter));
             for (const c of applied) {
               const live = res.objects[objectKey(c.kind, c.id)] ?? (res.unmanaged ?? []).find((u) => u.kind === c.kind && u.id === c.id) ?? null;
               const want = resolvedAfter.get(c.address) ?? null;
-              const d = diffObject(kindDef(c.kind), want, live?.state ?? null);
+              const d = diffObject(opts.catalog.kind(c.kind), want, live?.state ?? null);
               if (d.actions.length) {
                 const detail = d.actions[0] === 'delete' && want === null ? 'it still exists' : d.actions[0] === 'create' ? 'it does not exist' : d.diff.map((f) => f.path.slice(1)).join(', ') + ' differ';
                 unapply(c.address);
@@ -230,15 +234,19 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
   }
 }
 
-/** Walk units: one per change for non-transactional drivers, one per target for transactional ones. */
-function buildUnits(plan: PlanWithTargets, targets: Map<string, PlannedTarget>, changesByTarget: Map<string, Change[]>): Map<string, Unit> {
+/**
+ * Walk units: one per change for change writers, one per target for
+ * transaction writers and for targets that could not be connected (their
+ * changes fail together).
+ */
+function buildUnits(plan: PlanWithTargets, targets: Map<string, PlannedTarget>, changesByTarget: Map<string, Change[]>, sessions: Map<string, TargetWriter>): Map<string, Unit> {
   const units = new Map<string, Unit>();
   const unitIdOf = new Map<string, string>();
   const order = changeOrder(plan.changes);
   for (const [addr, changes] of changesByTarget) {
     const t = targets.get(addr)!;
     const sorted = [...changes].sort((a, b) => order.get(a.address)! - order.get(b.address)!);
-    if (driverOfTarget(t).transactional) {
+    if (sessions.get(addr)?.mode !== 'change') {
       const id = `tx:${addr}`;
       units.set(id, { id, target: t, changes: sorted, deps: new Set() });
       for (const c of sorted) unitIdOf.set(c.address, id);

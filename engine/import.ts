@@ -7,12 +7,11 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import type { Resource } from './types.js';
+import type { ReadRequest, Resource } from './types.js';
 import type { Workspace } from './workspace.js';
-import { kindDef } from '../providers/registry.js';
 import { expandAll, isTargetResource, plannedTarget } from './targets.js';
 import { readTargets } from './plan.js';
-import type { Secrets } from './secrets.js';
+import { redactRefs, type Secrets } from './secrets.js';
 import { API_VERSION, NAME_PATTERN } from './validate.js';
 
 export interface ImportResult {
@@ -22,18 +21,19 @@ export interface ImportResult {
 }
 
 export async function importUnmanaged(ws: Workspace, kind: string, secrets: Secrets): Promise<ImportResult> {
-  const def = kindDef(kind);
+  const { catalog } = ws;
+  const def = catalog.kind(kind);
   if (!def || def.isMeta || def.isTarget) return { file: null, count: 0, errors: [`${kind} is not a kind of live object`] };
   if (!def.importAs) return { file: null, count: 0, errors: [`kind ${kind} cannot be imported (its driver cannot list unmanaged objects)`] };
   const env = ws.envs[0];
-  const targets = ws.resources.filter(isTargetResource);
+  const targets = ws.resources.filter((r) => isTargetResource(catalog, r));
   const byAddress = new Map(targets.map((t) => [t.address, t]));
   // Declared objects are requested too, so that the targets do not report them as unmanaged.
-  const requests = new Map<string, { kind: string; id: string; state: Record<string, unknown> }[]>();
-  for (const o of expandAll(ws.resources, ws.resolution.byAddress)) {
-    (requests.get(o.target) ?? requests.set(o.target, []).get(o.target)!).push({ kind: o.kind, id: o.id, state: secrets.resolve(o.state) });
+  const requests = new Map<string, ReadRequest[]>();
+  for (const o of expandAll(catalog, ws.resources, ws.resolution.byAddress)) {
+    (requests.get(o.target) ?? requests.set(o.target, []).get(o.target)!).push({ kind: o.kind, id: o.id, state: redactRefs(o.state) });
   }
-  const results = await readTargets(targets.map(plannedTarget), requests, { secrets });
+  const results = await readTargets(catalog, targets.map(plannedTarget), requests, { secrets });
   const docs: string[] = [];
   const errors: string[] = [];
   const used = new Set(ws.resources.filter((r) => r.kind === kind).map((r) => r.name));

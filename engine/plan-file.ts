@@ -7,7 +7,7 @@ import { readFileSync, writeFileSync, renameSync } from 'node:fs';
 import type { Plan } from './types.js';
 import { PLAN_FORMAT_VERSION } from './types.js';
 import { canonicalJson, sha256 } from './hash.js';
-import type { PlanWithTargets } from './plan.js';
+import type { PlanWithTargets } from './targets.js';
 
 /** `sha256:<hex>` over the canonical JSON of the plan without `hash` and `approvals`. */
 export function computePlanHash(plan: Omit<Plan, 'hash'> | Plan | Record<string, unknown>): string {

@@ -5,12 +5,11 @@
  * incomplete (and not applyable) but does not stop the other targets.
  */
 import PQueue from 'p-queue';
-import type { Change, DesiredObject, Diagnostic, FieldDiff, LiveObject, Plan, PolicyResult, ReadResult, Resource } from './types.js';
+import type { Catalog, Change, DesiredObject, Diagnostic, FieldDiff, KindDef, LiveObject, Plan, PolicyResult, ReadRequest, ReadResult, Resource } from './types.js';
 import { objectKey, PLAN_FORMAT_VERSION } from './types.js';
 import { diffObject } from './diff.js';
 import { liveFingerprint } from './hash.js';
-import { kindDef } from '../providers/registry.js';
-import { driverOf, expandAll, isTargetResource, plannedTarget, targetSpec, type PlannedTarget } from './targets.js';
+import { expandAll, isTargetResource, plannedTarget, targetSpec, type PlannedTarget, type PlanWithTargets } from './targets.js';
 import { redactRefs, secretNames, type Secrets } from './secrets.js';
 import type { Workspace } from './workspace.js';
 import { computePlanHash } from './plan-file.js';
@@ -28,18 +27,23 @@ export interface PlanOptions {
   progress?: ReadProgress;
   author?: string | null;
   /** Policy evaluation over the planned changes (governance); returns results to embed. */
-  policies?: (changes: Change[]) => PolicyResult[];
+  policies?: (changes: Change[]) => Promise<PolicyResult[]>;
   approvalsRequired?: { count: number; groups: string[] };
 }
 
-export type PlanWithTargets = Plan & { targets: PlannedTarget[] };
+export type { PlanWithTargets } from './targets.js';
 
 export const SENSITIVE = '<sensitive>';
 
-/** Read every target of the workspace. Exposed for apply's staleness check and post-apply verification. */
+/**
+ * Read every target through read-only sessions. `objectsByTarget` holds each
+ * target's requests with their desired state in plan form (`<secret:NAME>`);
+ * a driver that declares `readsResolvedSecrets` gets the values instead.
+ */
 export async function readTargets(
+  catalog: Catalog,
   targets: PlannedTarget[],
-  objectsByTarget: Map<string, { kind: string; id: string; state: Record<string, unknown> }[]>,
+  objectsByTarget: Map<string, ReadRequest[]>,
   opts: { secrets: Secrets; concurrency?: number; timeoutMs?: number; progress?: ReadProgress },
 ): Promise<Map<string, ReadResult | Error>> {
   const out = new Map<string, ReadResult | Error>();
@@ -50,9 +54,10 @@ export async function readTargets(
       queue.add(async () => {
         let reader;
         try {
-          const driver = driverFor(t);
+          const driver = await catalog.driver(t.driver);
+          const requests = objectsByTarget.get(t.address) ?? [];
           reader = await driver.connectReader(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
-          const res = await reader.read(objectsByTarget.get(t.address) ?? []);
+          const res = await reader.read(driver.readsResolvedSecrets ? requests.map((r) => ({ ...r, state: opts.secrets.resolve(r.state, 'plan') })) : requests);
           out.set(t.address, res);
           opts.progress?.({ done: ++done, total: targets.length, target: t.address, ok: true });
         } catch (e) {
@@ -66,12 +71,6 @@ export async function readTargets(
     ),
   );
   return out;
-}
-
-function driverFor(t: PlannedTarget) {
-  const d = driverOf({ spec: { connection: { driver: t.driver } } } as Resource);
-  if (!d) throw new Error(`no driver ${JSON.stringify(t.driver)}`);
-  return d;
 }
 
 /** Fields of a desired state that hold a secret: their values are never shown. */
@@ -95,8 +94,7 @@ export interface DesiredWithState {
 }
 
 /** Compute one change from a desired object and what was read; null when in sync. */
-export function changeFor(o: DesiredObject, resolved: Record<string, unknown>, live: LiveObject | null, secrets: Secrets): Change | null {
-  const def = kindDef(o.kind);
+export function changeFor(def: KindDef | undefined, o: DesiredObject, resolved: Record<string, unknown>, live: LiveObject | null, secrets: Secrets): Change | null {
   const want = o.ensure === 'present' ? resolved : null;
   const d = diffObject(def, want, live?.state ?? null);
   if (!d.actions.length) return null;
@@ -187,11 +185,12 @@ export function linkChanges(
 }
 
 export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<PlanWithTargets> {
+  const { catalog } = ws;
   const warnings: Diagnostic[] = ws.diagnostics.filter((d) => d.severity === 'warning');
-  const targetResources = ws.resources.filter(isTargetResource);
+  const targetResources = ws.resources.filter((r) => isTargetResource(catalog, r));
   const targets = targetResources.map(plannedTarget);
   const targetByAddress = new Map(targetResources.map((r) => [r.address, r]));
-  const desired = expandAll(ws.resources, ws.resolution.byAddress);
+  const desired = expandAll(catalog, ws.resources, ws.resolution.byAddress);
 
   // Resolve secrets in desired state once; a missing secret is an error of that target.
   const errored: { target: string; message: string }[] = [];
@@ -209,9 +208,9 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     (byTarget.get(o.target) ?? byTarget.set(o.target, []).get(o.target)!).push({ object: o, resolved });
   }
   const readable = targets.filter((t) => !badTargets.has(t.address));
-  const requests = new Map<string, { kind: string; id: string; state: Record<string, unknown> }[]>();
-  for (const [t, list] of byTarget) requests.set(t, list.map((d) => ({ kind: d.object.kind, id: d.object.id, state: d.resolved })));
-  const results = await readTargets(readable, requests, opts);
+  const requests = new Map<string, ReadRequest[]>();
+  for (const [t, list] of byTarget) requests.set(t, list.map((d) => ({ kind: d.object.kind, id: d.object.id, state: redactRefs(d.object.state) })));
+  const results = await readTargets(catalog, readable, requests, opts);
 
   const changes: Change[] = [];
   const unmanaged: Plan['unmanaged'] = [];
@@ -228,13 +227,13 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
         errored.push({ target: t.address, message: `driver returned no state for ${d.object.kind} ${d.object.id}` });
         continue;
       }
-      const c = changeFor(d.object, d.resolved, live, opts.secrets);
+      const c = changeFor(catalog.kind(d.object.kind), d.object, d.resolved, live, opts.secrets);
       if (c) changes.push(c);
       else noop++;
     }
     const targetRes = targetByAddress.get(t.address)!;
     for (const u of res.unmanaged ?? []) {
-      const def = kindDef(u.kind);
+      const def = catalog.kind(u.kind);
       if (targetRes.spec?.prune === true && !def?.protectedLive?.(u, targetRes)) {
         changes.push(prunedChange(u, targetRes));
       } else unmanaged.push({ target: t.address, kind: u.kind, id: u.id, ...(def?.protectedLive?.(u, targetRes) ? { protected: true } : {}) });
@@ -255,7 +254,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   changes.sort((a, b) => a.address.localeCompare(b.address));
 
   const count = (pred: (c: Change) => boolean) => changes.filter(pred).length;
-  const policy = opts.policies ? opts.policies(changes) : [];
+  const policy = opts.policies ? await opts.policies(changes) : [];
   const mandatoryFailed = policy.some((p) => p.enforcement === 'mandatory' && !p.passed);
   const envNames = ws.envs.map((e) => e.name).sort();
   const base: Omit<PlanWithTargets, 'hash'> = {

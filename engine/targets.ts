@@ -4,21 +4,20 @@
  * target.
  */
 import { isAbsolute, relative, resolve } from 'node:path';
-import type { DesiredObject, Driver, ExpandContext, Resource, TargetSpec } from './types.js';
-import { driverFor, kindDef } from '../providers/registry.js';
+import type { Catalog, DesiredObject, ExpandContext, Plan, Resource, TargetSpec } from './types.js';
 import type { Secrets } from './secrets.js';
 import { redactRefs } from './secrets.js';
 
 /** Connection fields that name a file relative to the manifest. */
 const FILE_FIELDS = ['privateKeyFile', 'caFile', 'certFile', 'keyFile'];
 
-export function isTargetResource(r: Resource): boolean {
-  return !!kindDef(r.kind)?.isTarget;
+export function isTargetResource(catalog: Catalog, r: Resource): boolean {
+  return !!catalog.kind(r.kind)?.isTarget;
 }
 
-export function driverOf(r: Resource): Driver | undefined {
-  const name = r.spec?.connection?.driver;
-  return typeof name === 'string' ? driverFor(name) : undefined;
+/** The driver name a target resource asks for (`spec.connection.driver`). */
+export function driverName(r: Resource): string {
+  return String(r.spec?.connection?.driver);
 }
 
 /** Connection as stored in a plan: secrets as placeholders, files relative to the working directory. */
@@ -41,9 +40,12 @@ export interface PlannedTarget {
   connection: Record<string, unknown>;
 }
 
+/** A plan as computed and stored: the plan file's fields plus the targets it touches. */
+export type PlanWithTargets = Plan & { targets: PlannedTarget[] };
+
 export function plannedTarget(r: Resource): PlannedTarget {
   const { connection: _c, ...rest } = r.spec ?? {};
-  return { address: r.address, kind: r.kind, name: r.name, zone: r.zone, driver: String(r.spec.connection?.driver), spec: redactRefs(rest), connection: planConnection(r) };
+  return { address: r.address, kind: r.kind, name: r.name, zone: r.zone, driver: driverName(r), spec: redactRefs(rest), connection: planConnection(r) };
 }
 
 /** The TargetSpec a driver gets: secrets resolved, files absolute. */
@@ -55,7 +57,7 @@ export function targetSpec(t: PlannedTarget, secrets: Secrets): TargetSpec {
   return { address: t.address, kind: t.kind, name: t.name, zone: t.zone, spec: t.spec, connection };
 }
 
-export function expandAll(resources: Resource[], byAddress: Map<string, Resource>): DesiredObject[] {
+export function expandAll(catalog: Catalog, resources: Resource[], byAddress: Map<string, Resource>): DesiredObject[] {
   const byEnvKindName = new Map<string, Resource>();
   for (const r of resources) byEnvKindName.set(r.address, r);
   const out: DesiredObject[] = [];
@@ -64,7 +66,7 @@ export function expandAll(resources: Resource[], byAddress: Map<string, Resource
   for (const [env, rs] of perEnv) {
     const ctx: ExpandContext = { byAddress, resources: rs, lookup: (kind, name) => byEnvKindName.get(`${env}/${kind}/${name}`) };
     for (const r of rs) {
-      const def = kindDef(r.kind);
+      const def = catalog.kind(r.kind);
       if (!def || def.isMeta || def.isTarget || !def.expand) continue;
       out.push(...def.expand(r, ctx));
     }

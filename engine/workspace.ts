@@ -6,18 +6,19 @@
  * and never reads a secret.
  */
 import { relative } from 'node:path';
-import type { Diagnostic, Resource, Zone } from './types.js';
+import type { Catalog, Diagnostic, Resource, Zone } from './types.js';
 import { discoverEnvironments, displayPath, siblingEnvironments, type EnvironmentFolder } from './discover.js';
 import { loadFile, type LoadedDocument } from './load.js';
 import { expandProfiles } from './profiles.js';
 import { validateEnvironment, type ValidatedEnvironment } from './validate.js';
 import { resolveReferences, type Resolution } from './resolve.js';
-import { kindDef } from '../providers/registry.js';
-import { driverOf, isTargetResource } from './targets.js';
+import { isTargetResource } from './targets.js';
 import { sha256 } from './hash.js';
 import { readFileSync } from 'node:fs';
 
 export interface Workspace {
+  /** Kinds, drivers and policies of the run (from the composition root). */
+  catalog: Catalog;
   /** Environments named by the run. */
   envs: ValidatedEnvironment[];
   folders: EnvironmentFolder[];
@@ -33,7 +34,7 @@ export interface Workspace {
   manifestsHash: string;
 }
 
-function loadEnvironment(folder: EnvironmentFolder): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[] } {
+function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: LoadedDocument[] = [];
   const files: string[] = [];
@@ -51,7 +52,7 @@ function loadEnvironment(folder: EnvironmentFolder): { env?: ValidatedEnvironmen
     documents.push(...expanded.documents);
     for (const d of expanded.documents) if (!files.includes(d.file)) files.push(d.file);
   }
-  const v = validateEnvironment({ documents, envFile }, kindDef);
+  const v = validateEnvironment({ documents, envFile }, (k) => catalog.kind(k));
   diagnostics.push(...v.diagnostics);
   return { env: v.env, diagnostics, files };
 }
@@ -63,7 +64,7 @@ export interface LoadOptions {
   singleZone?: boolean;
 }
 
-export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspace {
+export async function loadWorkspace(catalog: Catalog, paths: string[], opts: LoadOptions = {}): Promise<Workspace> {
   const diagnostics: Diagnostic[] = [];
   const found = discoverEnvironments(paths);
   diagnostics.push(...found.diagnostics);
@@ -71,7 +72,7 @@ export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspac
   const fileSet = new Set<string>();
   const loadedByDir = new Map<string, ValidatedEnvironment | undefined>();
   for (const folder of found.envs) {
-    const r = loadEnvironment(folder);
+    const r = loadEnvironment(catalog, folder);
     diagnostics.push(...r.diagnostics);
     r.files.forEach((f) => fileSet.add(f));
     loadedByDir.set(folder.dir, r.env);
@@ -91,7 +92,7 @@ export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspac
     for (const folder of siblingEnvironments(found.envs)) {
       if (loadedByDir.has(folder.dir)) continue;
       // Other environments only feed repository-wide checks; their own errors are reported when they are validated.
-      const r = loadEnvironment(folder);
+      const r = loadEnvironment(catalog, folder);
       if (r.env) repository.push(...r.env.resources);
     }
   }
@@ -105,13 +106,14 @@ export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspac
       pos: envs[0].environment.pos,
     });
   }
-  const resolution = resolveReferences(resources, kindDef, repository);
+  await prepareKinds(catalog, resources);
+  const resolution = resolveReferences(resources, (k) => catalog.kind(k), repository);
   diagnostics.push(...resolution.diagnostics);
   // Each driver checks the connections it will use (plain-HTTP WinRM, missing pins, ...); warnings reach the plan.
   for (const r of resources) {
-    if (!isTargetResource(r)) continue;
+    if (!isTargetResource(catalog, r)) continue;
     try {
-      diagnostics.push(...(driverOf(r)?.validateConnection?.(r) ?? []));
+      diagnostics.push(...(catalog.driverEntry(String(r.spec?.connection?.driver))?.validateConnection?.(r) ?? []));
     } catch (e) {
       diagnostics.push({ severity: 'error', code: 'E_INTERNAL', message: `checking the connection of ${r.address} failed: ${(e as Error).message}`, pos: r.pos });
     }
@@ -123,7 +125,13 @@ export function loadWorkspace(paths: string[], opts: LoadOptions = {}): Workspac
       return f;
     }
   });
-  return { envs, folders: found.envs, resources, repository, resolution, diagnostics: sortDiagnostics(diagnostics), zone, manifestsHash: 'sha256:' + sha256(h.join('\n')) };
+  return { catalog, envs, folders: found.envs, resources, repository, resolution, diagnostics: sortDiagnostics(diagnostics), zone, manifestsHash: 'sha256:' + sha256(h.join('\n')) };
+}
+
+/** Lets each kind that occurs load what its validation needs (the CEL compiler for Policy), once. */
+async function prepareKinds(catalog: Catalog, resources: Resource[]): Promise<void> {
+  const kinds = new Set(resources.map((r) => r.kind));
+  await Promise.all([...kinds].map((k) => catalog.kind(k)?.prepare?.()));
 }
 
 export function sortDiagnostics(ds: Diagnostic[]): Diagnostic[] {

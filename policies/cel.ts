@@ -26,8 +26,21 @@
  * Both engines are used defensively: compile and evaluation never throw,
  * errors come back as `{ok: false, error}` with a one-line message.
  */
-import { Environment as CelJsEnvironment } from '@marcbachmann/cel-js';
 import { createRequire } from 'node:module';
+
+/**
+ * cel-js loads on first need: a run without Policy resources and without a
+ * resource a built-in CEL rule applies to (Windows servers, linuxmuster
+ * naming) never loads it. Callers of the synchronous API await loadCel() first.
+ */
+type CelJs = typeof import('@marcbachmann/cel-js');
+let celJs: CelJs | undefined;
+export async function loadCel(): Promise<void> {
+  celJs ??= await import('@marcbachmann/cel-js');
+}
+export function celLoaded(): boolean {
+  return celJs !== undefined;
+}
 
 /** @bufbuild/cel takes ~120 ms to load; only the bench and the comparison tests use it, so it loads on first use. */
 type BufCel = typeof import('@bufbuild/cel');
@@ -133,7 +146,8 @@ function guardedCompile(fn: (expr: string) => CompileOutcome): (expr: string) =>
 // ------------------------------------------------------------------ cel-js
 
 function makeCelJs(): CelEngine {
-  const env = new CelJsEnvironment({
+  if (!celJs) throw new Error('internal: the CEL library is not loaded (await loadCel() first)');
+  const env = new celJs.Environment({
     unlistedVariablesAreDyn: false,
     homogeneousAggregateLiterals: false,
     limits: { maxAstNodes: 5000, maxDepth: 100 },

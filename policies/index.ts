@@ -34,12 +34,12 @@
 import type { Change, Diagnostic, PolicyResult, Resource } from '../engine/types.js';
 import { DEFAULT_CEL_ENGINE, type CelEngineName } from './cel.js';
 import { destructiveCapPolicy } from './destructive.js';
-import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, type RuleDef } from './rules.js';
+import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, rulesNeedCel, type RuleDef } from './rules.js';
 import { literalSecretsPolicy } from './secrets.js';
 import { separationPolicies } from './separation.js';
 import { posAt, where } from './util.js';
 
-export { celCompileError, DEFAULT_CEL_ENGINE, type CelEngineName } from './cel.js';
+export { celCompileError, DEFAULT_CEL_ENGINE, loadCel, type CelEngineName } from './cel.js';
 export { SECRET_REF, isSecretFieldName } from './secrets.js';
 
 export interface ValidatePolicyInput {
@@ -96,6 +96,12 @@ function validateStage(p: Prepared): PolicyResult[] {
     ...guarded('builtin/no-literal-secrets', 'mandatory', () => [literalSecretsPolicy(p.zoneResources)]),
     ...guarded('policies', 'mandatory', () => evaluateResourceRules(p.defs, p.zoneResources, p.ctx, p.engine)),
   ];
+}
+
+/** True when evaluating the policies over `input` compiles CEL: the caller must `await loadCel()` first. */
+export function celNeeded(input: ValidatePolicyInput): boolean {
+  const p = prepare(input);
+  return rulesNeedCel(p.defs, p.zoneResources, p.ctx);
 }
 
 export function evaluateValidatePolicies(input: ValidatePolicyInput): PolicyResult[] {
@@ -159,8 +165,4 @@ export function mandatoryFailed(results: PolicyResult[]): boolean {
   return results.some((r) => r.enforcement === 'mandatory' && !r.passed);
 }
 
-export function extraApprovals(results: PolicyResult[]): number {
-  let n = 0;
-  for (const r of results) if (typeof r.extraApprovals === 'number' && r.extraApprovals > 0) n += r.extraApprovals;
-  return n;
-}
+export { extraApprovals } from '../engine/governance/gate.js';

@@ -37,6 +37,13 @@ export interface RuleDef {
   source?: Resource;
   /** Where in a violating resource to point (default: the document). */
   pointer?: (res: Resource) => string | undefined;
+  /**
+   * Built-in rules only: a cheap test of whether the rule can fail for a
+   * resource at all. Resources it rejects are not evaluated, and a run where
+   * it rejects everything never loads the CEL library. Must be conservative:
+   * true whenever the CEL rule could return false.
+   */
+  prefilter?: (res: Resource, environment: Resource | undefined) => boolean;
 }
 
 /** Windows (NetBIOS) and linuxmuster.net host names: 1-15 of a-z, 0-9, '-', not starting or ending with '-'. */
@@ -62,6 +69,8 @@ export const builtinRuleDefs: RuleDef[] = [
     enforcement: 'mandatory',
     stage: 'validate',
     pointer: (r) => (r.spec && typeof r.spec === 'object' && 'hostname' in r.spec ? '/spec/hostname' : '/metadata/name'),
+    // The CEL rule's own guard, in TypeScript: only these resources can violate it.
+    prefilter: (r, env) => r.spec?.os === 'windows' || r.labels?.naming === 'linuxmuster' || env?.spec?.policies?.naming === 'linuxmuster',
   },
 ];
 
@@ -100,6 +109,15 @@ function matches(def: RuleDef, res: Resource): boolean {
     for (const [k, v] of Object.entries(m.labels)) if (res.labels?.[k] !== String(v)) return false;
   }
   return true;
+}
+
+function passesPrefilter(def: RuleDef, res: Resource, ctx: CelContext): boolean {
+  return !def.prefilter || def.prefilter(res, ctx.envs.get(res.env));
+}
+
+/** True when evaluating `defs` over `zoneResources` compiles any CEL (so the library must be loaded). */
+export function rulesNeedCel(defs: RuleDef[], zoneResources: Resource[], ctx: CelContext): boolean {
+  return defs.some((d) => d.source !== undefined || zoneResources.some((r) => matches(d, r) && passesPrefilter(d, r, ctx)));
 }
 
 /** CEL views of resources and environments, built once per evaluation. */
@@ -192,6 +210,8 @@ function runRule(def: RuleDef, compiled: CompiledRule, subjects: Subject[], ctx:
 }
 
 function evaluateDef(def: RuleDef, subjects: Subject[], ctx: CelContext, engine: CelEngineName): PolicyResult {
+  // A built-in rule with nothing to check passes without compiling; a Policy resource always compiles (fails closed).
+  if (!def.source && subjects.length === 0) return { name: def.name, enforcement: def.enforcement, passed: true, violations: [] };
   const c = celEngine(engine).compile(def.rule);
   if (!c.ok) {
     // A rule that does not compile fails closed (validate also reports E_POLICY_CEL).
@@ -229,7 +249,7 @@ export function evaluateResourceRules(
     .filter((d) => d.stage === 'validate')
     .map((def) => {
       const candidates = def.scopeEnv !== undefined ? (perEnv.get(def.scopeEnv) ?? []) : zoneResources;
-      const subjects = candidates.filter((r) => matches(def, r)).map((r) => ({ res: r, address: r.address }));
+      const subjects = candidates.filter((r) => matches(def, r) && passesPrefilter(def, r, ctx)).map((r) => ({ res: r, address: r.address }));
       return evaluateDef(def, subjects, ctx, engine);
     });
 }
@@ -262,6 +282,6 @@ export function evaluateChangeRules(
     .filter((d) => d.stage === 'plan')
     .map((def) => {
       const candidates = def.scopeEnv !== undefined ? (perEnv.get(def.scopeEnv) ?? []) : subjects;
-      return evaluateDef(def, candidates.filter((s) => matches(def, s.res)), ctx, engine);
+      return evaluateDef(def, candidates.filter((s) => matches(def, s.res) && passesPrefilter(def, s.res, ctx)), ctx, engine);
     });
 }

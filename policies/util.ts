@@ -1,12 +1,8 @@
 /** Small helpers shared by the policy modules. */
 import type { Resource, SourcePos } from '../engine/types.js';
 
-/** Position of the value at `pointer` in a resource, falling back to the document start. */
-export function posAt(res: Resource, pointer?: string): SourcePos {
-  const p = pointer ? res.positions?.[pointer] : undefined;
-  if (p) return { file: res.pos.file, line: p[0], col: p[1] };
-  return { ...res.pos };
-}
+/** Position of the value at `pointer` in a resource (engine/positions.ts). */
+export { posOf as posAt } from '../engine/positions.js';
 
 /** `file:line` for messages (the exact column is in `pos`). */
 export function where(pos: SourcePos | undefined): string {
@@ -30,4 +26,4 @@ export function environmentsByName(resources: Resource[]): Map<string, Resource>
 }
 
 /** Kinds the engine interprets itself; policies about devices skip them. */
-export const META_KINDS = new Set(['Environment', 'Profile', 'Policy', 'Reviewer']);
+export { META_KIND_NAMES as META_KINDS } from '../engine/meta-kinds.js';

@@ -1,22 +1,14 @@
 /**
- * Every kind and driver einklang knows. Each area folder exports `kinds` and
- * `drivers`; this file only puts them together, so adding an area is one line.
+ * Every kind and driver of the providers. Each area folder exports `kinds`
+ * and `drivers` (DriverEntry: static checks plus a loader); this file puts
+ * them together, so adding an area is one line here. The engine never
+ * imports this file: cli/catalog.ts hands it to the engine as a Catalog.
  */
-import type { Driver, KindDef } from '../engine/types.js';
-import { metaKinds } from '../engine/meta-kinds.js';
+import type { DriverEntry, KindDef } from '../engine/contract.js';
 import * as servers from './servers/index.js';
 import * as network from './network/index.js';
 
-export const kindDefs: KindDef[] = [...metaKinds, ...servers.kinds, ...network.kinds];
-export const drivers: Driver[] = [...servers.drivers, ...network.drivers];
+const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network];
 
-const kindByName = new Map(kindDefs.map((k) => [k.kind, k]));
-const driverByName = new Map(drivers.map((d) => [d.name, d]));
-
-export function kindDef(kind: string): KindDef | undefined {
-  return kindByName.get(kind);
-}
-
-export function driverFor(driverName: string): Driver | undefined {
-  return driverByName.get(driverName);
-}
+export const providerKinds: KindDef[] = areas.flatMap((a) => a.kinds);
+export const driverEntries: DriverEntry[] = areas.flatMap((a) => a.drivers);

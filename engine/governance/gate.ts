@@ -16,8 +16,7 @@
  *   change cap) plus one for --emergency;
  * - now outside every change window of an environment, unless emergency.
  */
-import type { Plan, Resource } from '../types.js';
-import { extraApprovals as policyExtra } from '../../policies/index.js';
+import type { Plan, PolicyResult, Resource } from '../types.js';
 import { computePlanHash, verifyApprovals } from './approvals.js';
 import { checkChangeWindow } from './change-windows.js';
 
@@ -47,6 +46,31 @@ export interface GateResult {
   required: number;
 }
 
+/** Extra approvals the plan's policy results demand (destructive-change cap, ...): their sum. */
+export function extraApprovals(results: PolicyResult[]): number {
+  let n = 0;
+  for (const r of results) if (typeof r?.extraApprovals === 'number' && r.extraApprovals > 0) n += r.extraApprovals;
+  return n;
+}
+
+/**
+ * What makes a plan unusable whoever approved it: its hash does not match its
+ * content (edited after planning), or it is not applyable. The one place the
+ * plan hash is checked.
+ */
+export function planIntegrityProblems(plan: Plan): string[] {
+  const out: string[] = [];
+  let hashOk = false;
+  try {
+    hashOk = computePlanHash(plan) === plan.hash;
+  } catch {
+    hashOk = false;
+  }
+  if (!hashOk) out.push('plan hash does not match its content (hash mismatch): the plan was modified after it was made; re-plan');
+  if (plan.applyable !== true) out.push('plan is not applyable (a mandatory policy failed or the plan is incomplete)');
+  return out;
+}
+
 export function applyGate(plan: Plan, ctx: GateContext): GateResult {
   const reasons: string[] = [];
   const approvers = new Set<string>();
@@ -58,19 +82,12 @@ export function applyGate(plan: Plan, ctx: GateContext): GateResult {
   if (!plan || typeof plan !== 'object' || typeof plan.hash !== 'string') {
     return { ok: false, reasons: ['not a plan (no hash)'], approvers: [], required: 0 };
   }
-  let hashOk = false;
-  try {
-    hashOk = computePlanHash(plan) === plan.hash;
-  } catch {
-    hashOk = false;
-  }
-  if (!hashOk) refuse('plan hash does not match its content: the plan was modified after it was made; re-plan');
-  if (plan.applyable !== true) refuse('plan is not applyable (a mandatory policy failed or the plan is incomplete)');
+  for (const r of planIntegrityProblems(plan)) refuse(r);
 
   const names = Array.isArray(plan.environments) ? plan.environments : [];
   if (names.length === 0) refuse('plan names no environments');
   const envs = ctx.environments ?? [];
-  const policyExtras = policyExtra(Array.isArray(plan.policy) ? plan.policy : []);
+  const policyExtras = extraApprovals(Array.isArray(plan.policy) ? plan.policy : []);
 
   for (const name of names) {
     const env = envs.find((e) => e.kind === 'Environment' && (e.env === name || e.name === name));

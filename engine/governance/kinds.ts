@@ -1,20 +1,11 @@
 /**
- * The governance kinds: `Policy` (a CEL rule over resources) and `Reviewer`
- * (who may approve plans, with their Ed25519 public key). Both are meta kinds
- * without live state; the lead adds `governanceKinds` to the registry.
+ * The governance kind the engine interprets itself: `Reviewer` (who may
+ * approve plans, with their Ed25519 public key), a meta kind without live
+ * state. `Policy` (a CEL rule) is defined by policies/, which owns CEL.
  */
 import type { Diagnostic, KindDef, Resource } from '../types.js';
-import { celCompileError } from '../../policies/cel.js';
-import { posAt as posOf } from '../../policies/util.js';
+import { posOf } from '../positions.js';
 import { publicKeyError } from './approvals.js';
-
-function validatePolicy(res: Resource): Diagnostic[] {
-  const rule = res.spec?.rule;
-  if (typeof rule !== 'string') return []; // the schema reports a missing or non-string rule
-  const err = celCompileError(rule);
-  if (!err) return [];
-  return [{ severity: 'error', code: 'E_POLICY_CEL', message: `policy rule does not compile: ${err}`, pos: posOf(res, '/spec/rule') }];
-}
 
 function validateReviewer(res: Resource, ctx: { byAddress: Map<string, Resource> }): Diagnostic[] {
   const out: Diagnostic[] = [];
@@ -39,6 +30,5 @@ function validateReviewer(res: Resource, ctx: { byAddress: Map<string, Resource>
 }
 
 export const governanceKinds: KindDef[] = [
-  { kind: 'Policy', area: 'governance', schema: 'governance/Policy.schema.json', isMeta: true, validate: validatePolicy },
   { kind: 'Reviewer', area: 'governance', schema: 'governance/Reviewer.schema.json', isMeta: true, validate: validateReviewer },
 ];

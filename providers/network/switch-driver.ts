@@ -3,8 +3,8 @@
  * batched reads into the switch model, and one transaction per target
  * (transaction.ts). A driver supplies how to connect, read and transact.
  */
-import type { Change, Driver, Resource, RunningSimulator, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../engine/types.js';
-import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from './connection.js';
+import type { Change, Driver, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../engine/types.js';
+import { switchConnectionSettings, type SwitchConnectionSettings } from './connection.js';
 import { opsFromChanges, readResultFromConfig, type SwitchConfig } from './model.js';
 import { runTransaction, type TransactionDevice } from './transaction.js';
 
@@ -15,24 +15,23 @@ export interface SwitchDriverParts<S> {
   readConfig(session: S): Promise<SwitchConfig>;
   transaction(session: S, settings: SwitchConnectionSettings): TransactionDevice;
   close(session: S): Promise<void>;
-  simulate(target: TargetSpec, faults: Record<string, unknown>): Promise<RunningSimulator>;
 }
 
 export function switchDriver<S>(parts: SwitchDriverParts<S>): Driver {
   const driver: Driver = {
     name: parts.name,
-    targetKind: 'Switch',
-    kinds: ['Vlan', 'SwitchPort'],
-    transactional: true,
 
-    connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
-      return driver.connectWriter(target, opts);
+    // The reader holds the same session but no write method: a plan cannot write, by construction.
+    async connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
+      const w = await driver.connectWriter(target, opts);
+      return { read: (objects) => w.read(objects), close: () => w.close() };
     },
 
     async connectWriter(target: TargetSpec, opts: SessionOptions = {}): Promise<TargetWriter> {
       const settings = switchConnectionSettings(target, opts);
       const session = await parts.connect(target, settings, opts);
       return {
+        mode: 'transaction',
         async read(objects) {
           return readResultFromConfig(await parts.readConfig(session), objects);
         },
@@ -46,15 +45,6 @@ export function switchDriver<S>(parts: SwitchDriverParts<S>): Driver {
         },
         close: () => parts.close(session),
       };
-    },
-
-    /** Lab simulators run timer minutes of 5 s unless `faults.minuteMs` says otherwise. */
-    simulate(target: TargetSpec, opts?: { faults?: Record<string, unknown> }) {
-      return parts.simulate(target, { minuteMs: 5000, ...(opts?.faults ?? {}) });
-    },
-
-    validateConnection(res: Resource) {
-      return connectionDiagnostics(res, parts.name);
     },
   };
   return driver;

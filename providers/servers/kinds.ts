@@ -17,16 +17,12 @@
  *   Package:   version
  *   Service:   enabled (boolean), state ("running" | "stopped")
  */
-import type { DesiredObject, Diagnostic, ExpandContext, KindDef, Resource, SourcePos } from '../../engine/types.js';
+import { posOf } from '../../engine/positions.js';
+import type { DesiredObject, Diagnostic, ExpandContext, KindDef, Resource } from '../../engine/types.js';
 
 export type ServerOs = 'linux' | 'windows';
 
 // ------------------------------------------------------------------ helpers
-
-function posOf(res: Resource, pointer: string): SourcePos {
-  const p = res.positions?.[pointer];
-  return p ? { file: res.pos.file, line: p[0], col: p[1] } : res.pos;
-}
 
 function diag(res: Resource, pointer: string, code: string, message: string): Diagnostic {
   return { severity: 'error', code, message: `${res.address}: ${message}`, pos: posOf(res, pointer) };

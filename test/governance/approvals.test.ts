@@ -12,6 +12,8 @@ import {
   verifyApprovals,
 } from '../../engine/governance/approvals.js';
 import { governanceKinds } from '../../engine/governance/kinds.js';
+import { policyKind } from '../../policies/kinds.js';
+import { loadCel } from '../../policies/cel.js';
 import type { Resource } from '../../engine/types.js';
 import { makePlan, person, res } from './helpers.js';
 
@@ -133,9 +135,9 @@ describe('governance approvals', () => {
     assert.ok(fromGit === null || fromGit.length > 0);
   });
 
-  it('Reviewer and Policy kinds validate keys and CEL rules with positions', () => {
+  it('Reviewer and Policy kinds validate keys and CEL rules with positions', async () => {
     const reviewerKind = governanceKinds.find((k) => k.kind === 'Reviewer')!;
-    const policyKind = governanceKinds.find((k) => k.kind === 'Policy')!;
+    await loadCel();
     assert.equal(reviewerKind.isMeta, true);
     assert.equal(policyKind.schema, 'governance/Policy.schema.json');
     const ctx = { byAddress: new Map<string, Resource>() };

@@ -4,6 +4,7 @@ import {
   evaluatePlanPolicies,
   evaluateValidatePolicies,
   extraApprovals,
+  loadCel,
   mandatoryFailed,
   policyDiagnostics,
 } from '../../policies/index.js';
@@ -11,6 +12,9 @@ import { isSecretFieldName } from '../../policies/secrets.js';
 import { parseCidr } from '../../policies/net.js';
 import type { PolicyResult, Resource } from '../../engine/types.js';
 import { change, environment, res } from './helpers.js';
+
+// The synchronous policy API needs the CEL library loaded (the PolicySet does that itself).
+before(() => loadCel());
 
 const result = (rs: PolicyResult[], name: string) => {
   const r = rs.find((x) => x.name === name);

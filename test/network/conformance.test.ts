@@ -5,7 +5,8 @@
  * a failed commit and on a dropped connection, refused injection, pinning.
  */
 import assert from 'node:assert/strict';
-import type { Driver, Resource, TargetWriter } from '../../engine/types.js';
+import type { Change, Driver, Resource, TransactionWriter } from '../../engine/types.js';
+import { asTransactionWriter } from '../support/writers.js';
 import { DriverError } from '../../engine/types.js';
 import { iosDriver } from '../../providers/network/ios/driver.js';
 import { iosHostKeyFingerprint, startIosSimulator } from '../../providers/network/ios/simulator/index.js';
@@ -55,7 +56,7 @@ for (const p of profiles) {
     this.timeout(20_000);
     let sim: RunningSwitchSimulator;
     let sw: Resource;
-    let writer: TargetWriter;
+    let writer: TransactionWriter;
 
     function switchRes(extra: Record<string, unknown> = {}): Resource {
       const address = `${ENV}/Switch/sw`;
@@ -98,7 +99,7 @@ for (const p of profiles) {
     async function converge(resources: Resource[]): Promise<void> {
       assert.deepEqual(validate(resources).filter((d) => d.severity === 'error'), []);
       const plan = await planSwitch(writer, sw, resources);
-      await writer.applyTransaction!(plan.changes);
+      await writer.applyTransaction(plan.changes);
       const again = await planSwitch(writer, sw, resources);
       assert.deepEqual(again.changes.map((c) => c.address), [], 'a second plan has no changes');
     }
@@ -107,8 +108,8 @@ for (const p of profiles) {
       return structuredClone(sim.model.running);
     }
 
-    async function expectRollback(changes: Parameters<NonNullable<TargetWriter['applyTransaction']>>[0], before: SwitchConfig, code?: string) {
-      const err = await writer.applyTransaction!(changes).then(
+    async function expectRollback(changes: Change[], before: SwitchConfig, code?: string) {
+      const err = await writer.applyTransaction(changes).then(
         () => undefined,
         (e) => e,
       );
@@ -123,7 +124,7 @@ for (const p of profiles) {
       sw = switchRes();
       sim = await p.start(sw, { minuteMs: MINUTE_MS, managementPort: p.port(48) });
       sw = switchRes();
-      writer = await p.driver.connectWriter(targetSpec(sw), { timeoutMs: TIMEOUT_MS });
+      writer = asTransactionWriter(await p.driver.connectWriter(targetSpec(sw), { timeoutMs: TIMEOUT_MS }));
     });
 
     afterEach(async () => {
@@ -171,7 +172,7 @@ for (const p of profiles) {
       assert.ok(plan.changes.some((c) => c.kind === 'Vlan' && c.id === '20' && c.actions[0] === 'delete'));
       assert.ok(plan.changes.some((c) => c.kind === 'Vlan' && c.id === '30' && c.actions[0] === 'update'));
       // resetting a port to its defaults is a SwitchPort delete
-      await writer.applyTransaction!([...plan.changes, change('SwitchPort', p.port(9), ['delete'], null)]);
+      await writer.applyTransaction([...plan.changes, change('SwitchPort', p.port(9), ['delete'], null)]);
       const again = await planSwitch(writer, sw, next.filter((r) => r.name !== 'staff'));
       assert.deepEqual(again.changes.map((c) => c.address), []);
       const m = sim.model.running;
@@ -199,7 +200,7 @@ for (const p of profiles) {
       const prune = await planSwitch(writer, sw, small());
       assert.deepEqual(prune.changes.map((c) => [c.kind, c.id, c.actions.join()]), [['Vlan', '99', 'delete']]);
       assert.deepEqual(prune.unmanaged.map((u) => u.id), ['10']);
-      await writer.applyTransaction!(prune.changes);
+      await writer.applyTransaction(prune.changes);
       assert.deepEqual(Object.keys(sim.model.running.vlans).sort(), ['1', '10', '20']);
       assert.deepEqual((await planSwitch(writer, sw, small())).changes, []);
     });
@@ -277,14 +278,14 @@ for (const p of profiles) {
       const commands = sim.model.stats.commands;
       const writes = sim.model.stats.writes;
       for (const description of ['ok\nvlan 999', 'ok\rreload', 'ok ! comment', 'x\u001b[2J', ' padded']) {
-        const err = await writer.applyTransaction!([change('SwitchPort', p.port(1), ['update'], { description })]).then(
+        const err = await writer.applyTransaction([change('SwitchPort', p.port(1), ['update'], { description })]).then(
           () => undefined,
           (e) => e,
         );
         assert.ok(err instanceof DriverError, JSON.stringify(description));
         assert.equal(err.opts.code, 'E_NET_UNSAFE_VALUE');
       }
-      const err = await writer.applyTransaction!([change('Vlan', '50', ['create'], { id: 50, name: 'A\nno vlan 10' })]).catch((e) => e);
+      const err = await writer.applyTransaction([change('Vlan', '50', ['create'], { id: 50, name: 'A\nno vlan 10' })]).catch((e) => e);
       assert.equal(err.opts.code, 'E_NET_UNSAFE_VALUE');
       assert.equal(sim.model.stats.commands, commands, 'nothing reached the switch');
       assert.equal(sim.model.stats.writes, writes);

@@ -51,7 +51,7 @@ export async function planSwitch(reader: TargetReader, sw: Resource, resources: 
   for (const d of desired) {
     const live = read.objects[objectKey(d.kind, d.id)];
     if (live === undefined) throw new Error(`reader returned nothing for ${d.kind} ${d.id}`);
-    const c = changeFor(d, d.state, live, secrets);
+    const c = changeFor(defs.get(d.kind), d, d.state, live, secrets);
     if (c) changes.push(c);
   }
   const unmanaged: LiveObject[] = [];

@@ -9,6 +9,7 @@ import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { loadWorkspace } from '../../engine/workspace.js';
+import { defaultCatalog } from '../../cli/catalog.js';
 import { expandPortSpec, formatVlanList, iosLongName, parseVlanList } from '../../providers/network/ports.js';
 import { ENV, defs, expand, res, validate } from './helpers.js';
 
@@ -157,7 +158,7 @@ describe('network kinds', () => {
     });
     after(() => rmSync(dir, { recursive: true, force: true }));
 
-    it('an injected description is an error at validate with file:line:col of the value', () => {
+    it('an injected description is an error at validate with file:line:col of the value', async () => {
       const env = join(dir, 'schule-x');
       mkdirSync(env);
       writeFileSync(join(env, 'environment.yaml'), 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: schule-x }\nspec: { zone: school }\n');
@@ -188,7 +189,7 @@ describe('network kinds', () => {
           '',
         ].join('\n'),
       );
-      const ws = loadWorkspace([env], { repositoryWide: false });
+      const ws = await loadWorkspace(defaultCatalog(), [env], { repositoryWide: false });
       const errors = ws.diagnostics.filter((d) => d.severity === 'error');
       assert.equal(errors.length, 1, JSON.stringify(ws.diagnostics));
       assert.equal(errors[0].code, 'E_NET_CLI_UNSAFE');

@@ -17,12 +17,12 @@
  */
 import assert from 'node:assert/strict';
 import { testResource } from '../support/resource.js';
-import type { Change, DesiredObject, Driver, ReadResult, Resource, TargetSpec, TargetWriter } from '../../engine/types.js';
+import type { Change, ChangeWriter, DesiredObject, Driver, ReadResult, Resource, TargetSpec } from '../../engine/types.js';
 import { DriverError, objectKey } from '../../engine/types.js';
 import { liveFingerprint } from '../../engine/hash.js';
 import { changeFor } from '../../engine/plan.js';
 import { Secrets } from '../../engine/secrets.js';
-import { kindDef } from '../../providers/registry.js';
+import { defaultCatalog } from '../../cli/catalog.js';
 
 export const ENV = 'conf';
 export const SERVER = 'host';
@@ -171,7 +171,7 @@ export function expand(resources: Resource[], server: Resource = serverResource(
   const ctx = { byAddress, resources: all, lookup: (kind: string, name: string) => byAddress.get(`${ENV}/${kind}/${name}`) };
   const out: DesiredObject[] = [];
   for (const r of resources) {
-    const def = kindDef(r.kind)!;
+    const def = defaultCatalog().kind(r.kind)!;
     const diags = def.validate?.(r, { byAddress }) ?? [];
     assert.deepEqual(diags, [], `${r.address} should be valid`);
     out.push(...def.expand!(r, ctx));
@@ -187,7 +187,7 @@ export function planChanges(desired: DesiredObject[], read: ReadResult): Change[
   for (const o of desired) {
     const live = read.objects[objectKey(o.kind, o.id)];
     assert.ok(live !== undefined, `read result lacks ${o.kind} ${o.id}`);
-    const c = changeFor(o, o.state, live, noSecrets);
+    const c = changeFor(defaultCatalog().kind(o.kind), o, o.state, live, noSecrets);
     if (c) changes.push(c);
   }
   return changes;
@@ -200,8 +200,9 @@ export function readRequest(desired: DesiredObject[]) {
 /** A driver and one of its targets. */
 export type Conn = Pick<TargetFixture, 'driver' | 'target'>;
 
-export async function withWriter<T>(fx: Conn, fn: (w: TargetWriter) => Promise<T>): Promise<T> {
+export async function withWriter<T>(fx: Conn, fn: (w: ChangeWriter) => Promise<T>): Promise<T> {
   const w = await fx.driver.connectWriter(fx.target, { timeoutMs: 20_000 });
+  assert.equal(w.mode, 'change', 'server drivers apply one change at a time');
   try {
     return await fn(w);
   } finally {
@@ -215,7 +216,7 @@ export async function converge(fx: Conn, desired: DesiredObject[]): Promise<Chan
     const changes = planChanges(desired, await w.read(readRequest(desired)));
     const creates = changes.filter((c) => !(c.actions.length === 1 && c.actions[0] === 'delete'));
     const deletes = changes.filter((c) => c.actions.length === 1 && c.actions[0] === 'delete');
-    for (const c of [...deletes, ...creates]) await w.applyChange!(c);
+    for (const c of [...deletes, ...creates]) await w.applyChange(c);
     const again = planChanges(desired, await w.read(readRequest(desired)));
     assert.deepEqual(
       again.map((c) => ({ address: c.address, actions: c.actions, diff: c.diff })),
@@ -443,7 +444,7 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       const desired = ex([resource('User', `${P}ghost`, on({ groups: [`${P}nosuchgroup`] }))]);
       await withWriter(fx, async (w) => {
         const [c] = planChanges(desired, await w.read(readRequest(desired)));
-        await assert.rejects(w.applyChange!(c), (e: Error) => e instanceof DriverError && new RegExp(`group '?${P}nosuchgroup'? does not exist`).test(e.message));
+        await assert.rejects(w.applyChange(c), (e: Error) => e instanceof DriverError && new RegExp(`group '?${P}nosuchgroup'? does not exist`).test(e.message));
       });
       assert.equal(await fx.host.user(`${P}ghost`), undefined);
     });
@@ -481,7 +482,7 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       const bad = ex([resource('File', 'atomic', on({ path: J('atomic.txt'), content: 'new content\n', owner: `${P}nosuchuser` }))]);
       await withWriter(fx, async (w) => {
         const [c] = planChanges(bad, await w.read(readRequest(bad)));
-        await assert.rejects(w.applyChange!(c), (e: Error) => e instanceof DriverError && OS.unknownOwnerError.test(e.message));
+        await assert.rejects(w.applyChange(c), (e: Error) => e instanceof DriverError && OS.unknownOwnerError.test(e.message));
       });
       assert.equal((await fx.host.readFile(J('atomic.txt')))!.toString(), 'old content\n');
       assert.deepEqual((await fx.host.listDir(B)).filter((n) => n.includes('einklang')), [], 'temporary file removed');
@@ -494,7 +495,7 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       try {
         await withWriter(fx, async (w) => {
           const [c] = planChanges(desired, await w.read(readRequest(desired)));
-          await assert.rejects(w.applyChange!(c), /old file is unchanged/);
+          await assert.rejects(w.applyChange(c), /old file is unchanged/);
         });
       } finally {
         fx.setFailWrites!(false);
@@ -509,16 +510,16 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       await withWriter(fx, async (w) => {
         const commands = fx.commandCount?.();
         for (const path of unsafe) {
-          await assert.rejects(w.applyChange!(fakeChange('File', path, { content: 'evil' })), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE');
+          await assert.rejects(w.applyChange(fakeChange('File', path, { content: 'evil' })), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE');
           await assert.rejects(w.read([{ kind: 'File', id: path, state: {} }]), DriverError);
         }
-        await assert.rejects(w.applyChange!(fakeChange('User', `${P}x;id`, {})), DriverError);
+        await assert.rejects(w.applyChange(fakeChange('User', `${P}x;id`, {})), DriverError);
         // fields the OS does not have
-        if (!OS.caps.mode) await assert.rejects(w.applyChange!(fakeChange('File', J('m.txt'), { mode: '0644' })), /mode is not supported on Windows/);
-        if (!OS.caps.posixAccounts) await assert.rejects(w.applyChange!(fakeChange('User', `${P}u`, { uid: 1000 })), /uid is not supported on Windows/);
+        if (!OS.caps.mode) await assert.rejects(w.applyChange(fakeChange('File', J('m.txt'), { mode: '0644' })), /mode is not supported on Windows/);
+        if (!OS.caps.posixAccounts) await assert.rejects(w.applyChange(fakeChange('User', `${P}u`, { uid: 1000 })), /uid is not supported on Windows/);
         if (commands !== undefined) assert.equal(fx.commandCount!(), commands, 'nothing reached the host');
         // a member name is refused by the driver or, travelling as data, by the host
-        await assert.rejects(w.applyChange!(fakeChange('Group', `${P}g`, { members: ['root;id'] })), DriverError);
+        await assert.rejects(w.applyChange(fakeChange('Group', `${P}g`, { members: ['root;id'] })), DriverError);
       });
       assert.equal(await fx.host.readFile(pwned), undefined);
       assert.ok(!(await fx.host.listDir(B)).some((n) => n.startsWith('x')));

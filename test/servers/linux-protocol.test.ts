@@ -14,6 +14,7 @@ import { sshDriver } from '../../providers/servers/linux/driver.js';
 import { labHostKeyFingerprint } from '../../providers/servers/linux/simulator/server.js';
 import { LinuxHostModel } from '../../providers/servers/linux/simulator/model.js';
 import { freePort } from '../support/sshd.js';
+import { defaultCatalog } from '../../cli/catalog.js';
 
 /** A READ_SCRIPT v2 answer with these section lines. */
 function answer(sec: { stat?: string[]; content?: string[]; passwd?: string[]; group?: string[]; dpkg?: string[]; systemd?: string[] }): string {
@@ -266,7 +267,7 @@ describe('ssh driver: quoting and protocol', () => {
     assert.equal(m.runApply('op=user-create\nname=ektest_a\n').code, 9, 'useradd: user exists');
   });
 
-  it('Driver.simulate serves the target on its port, with password auth, and refuses foreign commands', async () => {
+  it('the ssh lab simulator serves the target on its port, with password auth, and refuses foreign commands', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'einklang-simpw-'));
     const port = await freePort();
     const target: TargetSpec = {
@@ -277,7 +278,7 @@ describe('ssh driver: quoting and protocol', () => {
       spec: { os: 'linux' },
       connection: { driver: 'ssh', host: '127.0.0.1', port, user: 'admin', password: 's3cret', hostKeyFingerprint: labHostKeyFingerprint('demo/Server/pw') },
     };
-    const sim = await sshDriver.simulate!(target);
+    const sim = await (await defaultCatalog().driverEntry('ssh')!.loadLab!()).simulate(target, { resources: [] });
     try {
       assert.equal(sim.port, port);
       assert.match(sim.description, new RegExp(`ssh://127.0.0.1:${port}`));

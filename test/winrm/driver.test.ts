@@ -8,7 +8,7 @@
 import assert from 'node:assert/strict';
 import type { Change } from '../../engine/types.js';
 import { DriverError } from '../../engine/types.js';
-import { winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
+import { validateWinrmConnection, winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
 import type { WindowsModel } from '../../providers/servers/winrm/simulator/model.js';
 import { HOSTILE, WINDOWS } from '../servers/conformance.js';
 import { converge, expand, planChanges, readRequest, resource, startLab, withWriter, type Lab } from './helpers.js';
@@ -106,7 +106,7 @@ describe('winrm driver against the simulator', function () {
     await withWriter(lab.target, async (w) => {
       for (const id of ["MSSQL'x", 'MSSQL$(calc)', 'a;b', 'a\nb', 'a\\b']) {
         const c: Change = { address: 'x', resource: 'x', kind: 'Service', target: lab.target.address, id, actions: ['update'], before: {}, after: { state: 'running' }, diff: [], liveFingerprint: '', dependsOn: [] };
-        await assert.rejects(w.applyChange!(c), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE', id);
+        await assert.rejects(w.applyChange(c), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE', id);
       }
     });
     assert.equal(model.log.length, before);
@@ -227,7 +227,7 @@ describe('winrm authentication, pinning and transport security', function () {
       ...resource('Server', 'win-01', {}),
       spec: { os: 'windows', connection: { driver: 'winrm', host: '127.0.0.1', user: 'Administrator', password: '${secret:WIN}', ...connection } },
     });
-    const codes = (connection: Record<string, unknown>) => winrmDriver.validateConnection!(res(connection)).map((d) => `${d.severity} ${d.code}`);
+    const codes = (connection: Record<string, unknown>) => validateWinrmConnection(res(connection)).map((d) => `${d.severity} ${d.code}`);
     assert.deepEqual(codes({ transport: 'http', auth: 'basic', allowUnencrypted: true }), ['warning W_UNENCRYPTED']);
     assert.deepEqual(codes({ transport: 'http', auth: 'basic' }), ['error E_UNENCRYPTED']);
     assert.deepEqual(codes({ transport: 'http' }), ['error E_UNENCRYPTED']);
@@ -251,7 +251,7 @@ describe('winrm fault injection', function () {
     const desired = expand([resource('User', 'carl', {})]);
     await withWriter(lab.target, async (w) => {
       const [c] = planChanges(desired, await w.read(readRequest(desired)));
-      await assert.rejects(w.applyChange!(c), /apply-user failed: injected failure/);
+      await assert.rejects(w.applyChange(c), /apply-user failed: injected failure/);
     });
     assert.equal(lab.sim.model.users.get('carl'), undefined);
     await converge(lab.target, desired);

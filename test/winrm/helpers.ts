@@ -1,6 +1,6 @@
 /** Shared helpers of the WinRM tests: a lab target, and the conformance module's plan stage bound to the winrm driver and a Windows Server. */
-import type { Change, DesiredObject, Resource, TargetSpec, TargetWriter } from '../../engine/types.js';
-import { winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
+import type { Change, DesiredObject, Resource, TargetSpec, ChangeWriter } from '../../engine/types.js';
+import { simulateWinrm, winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
 import type { WindowsModel } from '../../providers/servers/winrm/simulator/model.js';
 import {
   ENV,
@@ -46,7 +46,7 @@ export async function startLab(opts: { transport?: 'http' | 'https'; auth?: 'bas
       ...(transport === 'http' ? { allowUnencrypted: true } : {}),
     },
   };
-  const sim = (await winrmDriver.simulate!(target, { faults: opts.faults })) as RunningWinrmSimulator;
+  const sim = await simulateWinrm(target, { faults: opts.faults });
   target.connection.port = sim.port;
   if (sim.fingerprint) target.connection.tlsFingerprint = sim.fingerprint;
   return { sim, target, stop: () => sim.stop() };
@@ -100,7 +100,7 @@ export function expand(resources: Resource[]): DesiredObject[] {
   return confExpand(resources, windowsServer());
 }
 
-export function withWriter<T>(target: TargetSpec, fn: (w: TargetWriter) => Promise<T>): Promise<T> {
+export function withWriter<T>(target: TargetSpec, fn: (w: ChangeWriter) => Promise<T>): Promise<T> {
   return confWithWriter({ driver: winrmDriver, target }, fn);
 }
 

@@ -19,7 +19,6 @@ import { switchDriver } from '../switch-driver.js';
 import type { TransactionDevice } from '../transaction.js';
 import { AoscxClient, type AoscxConnection } from './client.js';
 import { aoscxNormalPort, restBodyFromPort, switchConfigFromRest } from './parsers.js';
-import { startAoscxSimulator } from './simulator/index.js';
 
 async function readConfig(c: AoscxClient): Promise<SwitchConfig> {
   const [vlans, interfaces] = await Promise.all([c.ok('GET', '/system/vlans?depth=2'), c.ok('GET', '/system/interfaces?depth=2')]);
@@ -148,5 +147,4 @@ export const aoscxDriver = switchDriver<ClientHolder>({
   readConfig: (h) => readConfig(h.client),
   transaction: (h, settings) => new AoscxTransaction(h, settings),
   close: (h) => h.client.close(),
-  simulate: (target, faults) => startAoscxSimulator(target, faults),
 });

@@ -20,7 +20,6 @@ import { switchDriver } from '../switch-driver.js';
 import type { TransactionDevice } from '../transaction.js';
 import { switchConfigFromIos } from './parsers.js';
 import { IosSession, iosError, type IosConnection } from './session.js';
-import { startIosSimulator } from './simulator/index.js';
 
 async function readConfig(s: IosSession, label: string): Promise<SwitchConfig> {
   const [rc, vlan, sp] = await s.batch(['show running-config', 'show vlan brief', 'show interfaces switchport']);
@@ -152,5 +151,4 @@ export const iosDriver = switchDriver<IosSessionHolder>({
   async close(h) {
     h.session.close();
   },
-  simulate: (target, faults) => startIosSimulator(target, faults),
 });

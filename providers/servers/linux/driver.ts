@@ -21,7 +21,7 @@ import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { Client as SshClient, ConnectConfig, SFTPWrapper } from 'ssh2';
-import type { Change, Driver, Diagnostic, ReadResult, Resource, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
+import type { Change, Driver, ReadResult, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError } from '../../../engine/types.js';
 import { canonicalJson } from '../../../engine/hash.js';
 import { sshFingerprintOfBlob } from '../../lab/identity.js';
@@ -377,42 +377,17 @@ export class SshSession {
   }
 }
 
-function validateConnection(res: Resource): Diagnostic[] {
-  const c = res.spec?.connection ?? {};
-  if (c.driver !== 'ssh') return [];
-  const out: Diagnostic[] = [];
-  const at = (p: string) => {
-    const pos = res.positions?.[p];
-    return pos ? { file: res.pos.file, line: pos[0], col: pos[1] } : res.pos;
-  };
-  if (res.spec?.os !== undefined && res.spec.os !== 'linux') {
-    out.push({ severity: 'error', code: 'E_DRIVER_OS', message: `${res.address}: the ssh driver serves Linux servers (os: linux)`, pos: at('/spec/os') });
-  }
-  if (!c.hostKeyFingerprint) {
-    out.push({ severity: 'error', code: 'E_HOST_KEY', message: `${res.address}: spec.connection.hostKeyFingerprint is required (pin the host key, as printed by ssh-keygen -lf)`, pos: at('/spec/connection') });
-  }
-  if (!c.privateKeyFile && c.password === undefined) {
-    out.push({ severity: 'error', code: 'E_AUTH', message: `${res.address}: spec.connection needs privateKeyFile or password`, pos: at('/spec/connection') });
-  }
-  return out;
-}
-
 export const sshDriver: Driver = {
   name: 'ssh',
-  targetKind: 'Server',
-  kinds: MANAGED_KINDS,
-  transactional: false,
+  // The read protocol compares file content by hash on the host (protocol v2), so it needs the content a manifest
+  // wants, secrets included; only its sha256 leaves this process during a read.
+  readsResolvedSecrets: true,
   async connectReader(target: TargetSpec, opts?: SessionOptions): Promise<TargetReader> {
     const s = await SshSession.open(target, opts);
     return { read: (objects) => s.read(objects), close: () => s.close() };
   },
   async connectWriter(target: TargetSpec, opts?: SessionOptions): Promise<TargetWriter> {
     const s = await SshSession.open(target, opts);
-    return { read: (objects) => s.read(objects), applyChange: (c) => s.applyChange(c), close: () => s.close() };
+    return { mode: 'change', read: (objects) => s.read(objects), applyChange: (c) => s.applyChange(c), close: () => s.close() };
   },
-  async simulate(target, opts) {
-    const { startLinuxSimulator } = await import('./simulator/server.js');
-    return startLinuxSimulator(target, { faults: opts?.faults });
-  },
-  validateConnection,
 };

@@ -8,7 +8,7 @@
  * target is ONE PowerShell script for all requested objects. Values from
  * manifests travel as base64 JSON data, never as PowerShell source.
  */
-import type { Change, Diagnostic, Driver, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetSpec, TargetWriter } from '../../../engine/types.js';
+import type { Change, Diagnostic, Driver, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetSpec } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
 import { contentBytes, contentState, windowsNameProblem, windowsPathProblem, windowsServiceNameProblem } from '../kinds.js';
 import { FEATURE_NAME, canonicalRegistryPath, normalizeRegistryData, registryPathProblem } from './kinds.js';
@@ -174,7 +174,7 @@ function checkId(label: string, kind: string, id: string, state: Record<string, 
   if (problem) throw new DriverError(`${label}: ${kind} ${JSON.stringify(id)} ${problem}; refused`, { code: 'E_UNSAFE_VALUE' });
 }
 
-class WinrmTarget implements TargetWriter {
+class WinrmTarget {
   constructor(
     private readonly session: WinrmSession,
     private readonly label: string,
@@ -349,11 +349,12 @@ export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<
 
 export const winrmDriver: Driver = {
   name: 'winrm',
-  targetKind: 'Server',
-  kinds: WINRM_KINDS,
-  transactional: false,
-  connectReader: (target, opts) => connect(target, opts),
-  connectWriter: (target, opts) => connect(target, opts),
-  simulate: (target, opts) => simulateWinrm(target, opts),
-  validateConnection: validateWinrmConnection,
+  async connectReader(target, opts) {
+    const t = await connect(target, opts);
+    return { read: (objects) => t.read(objects), close: () => t.close() };
+  },
+  async connectWriter(target, opts) {
+    const t = await connect(target, opts);
+    return { mode: 'change', read: (objects) => t.read(objects), applyChange: (c) => t.applyChange(c), close: () => t.close() };
+  },
 };

@@ -9,7 +9,8 @@
  *     DWord a number 0..4294967295, QWord a decimal string (64 bits do not fit
  *     a JSON number), MultiString a list of strings, Binary lower-case hex.
  */
-import type { DesiredObject, Diagnostic, ExpandContext, KindDef, Resource, SourcePos } from '../../../engine/types.js';
+import { posOf } from '../../../engine/positions.js';
+import type { DesiredObject, Diagnostic, ExpandContext, KindDef, Resource } from '../../../engine/types.js';
 import { desiredObject, objectName, serverAddress, serverOs, unsafeReason } from '../kinds.js';
 
 export const REGISTRY_TYPES = ['String', 'ExpandString', 'DWord', 'QWord', 'MultiString', 'Binary'] as const;
@@ -29,11 +30,6 @@ const HIVES: Record<string, string> = {
 };
 
 export const FEATURE_NAME = /^[A-Za-z0-9][A-Za-z0-9._-]{0,255}$/;
-
-function posOf(res: Resource, pointer: string): SourcePos {
-  const p = res.positions?.[pointer];
-  return p ? { file: res.pos.file, line: p[0], col: p[1] } : res.pos;
-}
 
 function diag(res: Resource, pointer: string, code: string, message: string): Diagnostic {
   return { severity: 'error', code, message: `${res.address}: ${message}`, pos: posOf(res, pointer) };
