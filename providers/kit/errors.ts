@@ -17,7 +17,7 @@
  * OPNsense `{"result":"failed","validations":{...}}`, opsi JSON-RPC `error`
  * members. An EnvelopeCheck turns such a body into an error message.
  */
-import { DriverError } from '../../engine/types.js';
+import { DriverError } from '../../engine/contract.js';
 
 /** A DriverError from the kit, with what retry logic and callers need to know. */
 export class ApiError extends DriverError {

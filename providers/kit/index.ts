@@ -88,7 +88,8 @@
  *
  * ## Example: a driver in outline (the full reference: test/kit/notes/driver.ts)
  * ```ts
- * class Session implements TargetWriter {
+ * class Session implements ChangeWriter {                       // engine/contract.ts
+ *   readonly mode = 'change' as const;
  *   static async open(target: TargetSpec, opts: SessionOptions) {
  *     const c = target.connection;
  *     const problem = tlsPinProblem(c.host, c.tlsFingerprint);
@@ -102,7 +103,7 @@
  *     return new Session(http);
  *   }
  *   constructor(private http: ApiClient) {}
- *   async read(objects) {
+ *   async read(objects: ReadRequest[]) {
  *     const live = await collect(offsetPages(this.http, '/licenses'));
  *     const ix = new NaturalKeyIndex(live, { kind: 'License', keyOf: (l) => l.name, idOf: (l) => String(l.id) });
  *     const out: ReadResult = { objects: {} };

@@ -1,6 +1,6 @@
 /** Assertion helper: the error is a kit ApiError (so a DriverError) with this code and message. */
 import assert from 'node:assert/strict';
-import { DriverError } from '../../engine/types.js';
+import { DriverError } from '../../engine/contract.js';
 import { ApiError } from '../../providers/kit/errors.js';
 
 export function isCode(code: string, re?: RegExp) {

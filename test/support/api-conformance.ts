@@ -4,7 +4,7 @@
  *
  *   apiTargetConformance('snipeit', async () => fixtureForSnipeIt());
  *
- * and must pass what the contract (engine/types.ts TargetReader/TargetWriter)
+ * and must pass what the contract (engine/contract.ts TargetReader, ChangeWriter, TransactionWriter)
  * and DESIGN.md promise for API targets:
  *   - a wrong tlsFingerprint fails (E_TLS_FINGERPRINT) before the simulator
  *     receives a single request (so no credential);
@@ -20,15 +20,17 @@
  *     both server ids.
  *
  * Desired objects come from the fixture; changes are built by the engine's own
- * plan stage (engine/plan.ts changeFor). How a change is written (one
- * applyChange per change, or one applyTransaction per target) is decided in
- * `applyChanges` below and nowhere else.
+ * plan stage (engine/plan.ts changeFor, with the kind's registered KindDef
+ * so its normalize applies). How a change is written (mode 'change': one
+ * applyChange per change; mode 'transaction': one applyTransaction per
+ * target) is decided in `applyChanges` below and nowhere else.
  */
 import assert from 'node:assert/strict';
 import type { Change, DesiredObject, Driver, ReadResult, TargetReader, TargetSpec, TargetWriter } from '../../engine/types.js';
 import { DriverError, objectKey } from '../../engine/types.js';
 import { changeFor } from '../../engine/plan.js';
 import { Secrets } from '../../engine/secrets.js';
+import { defaultCatalog } from '../../cli/catalog.js';
 
 /** The simulator behind a fixture, as the suite needs to see it. */
 export interface ApiSimAccess {
@@ -65,10 +67,9 @@ export interface ApiTargetFixture {
 
 const noSecrets = new Secrets({ zone: 'school' });
 
-/** Applies a target's changes in the writer's one style. The only place that knows both styles. */
+/** Applies a target's changes in the writer's style, as apply does. The only place that knows both styles. */
 export async function applyChanges(w: TargetWriter, changes: Change[]): Promise<void> {
-  if (w.applyTransaction) return w.applyTransaction(changes);
-  if (!w.applyChange) throw new Error('writer implements neither applyChange nor applyTransaction');
+  if (w.mode === 'transaction') return w.applyTransaction(changes);
   for (const c of changes) await w.applyChange(c);
 }
 
@@ -81,7 +82,7 @@ function plan(desired: DesiredObject[], read: ReadResult): Change[] {
   return desired.flatMap((o) => {
     const live = read.objects[objectKey(o.kind, o.id)];
     assert.ok(live !== undefined, `read result lacks ${o.kind} ${o.id}`);
-    const c = changeFor(o, o.state, live, noSecrets);
+    const c = changeFor(defaultCatalog().kind(o.kind), o, o.state, live, noSecrets);
     return c ? [c] : [];
   });
 }

@@ -17,8 +17,8 @@
  * Manifest side: kind `Note` on a target of kind `NotesServer`; the desired
  * object's `id` is the note's title (its natural key), its state `{body, tags}`.
  */
-import { DriverError, type Change, type Driver, type LiveObject, type ReadResult, type SessionOptions, type TargetSpec, type TargetWriter } from '../../../engine/types.js';
-import { objectKey } from '../../../engine/types.js';
+import { DriverError, type ChangeWriter, type Driver, type ReadRequest, type SessionOptions, type TargetSpec } from '../../../engine/contract.js';
+import { objectKey, type Change, type LiveObject, type ReadResult } from '../../../engine/model.js';
 import { bearerAuth } from '../../../providers/kit/auth.js';
 import { ApiClient } from '../../../providers/kit/client.js';
 import type { Clock } from '../../../providers/kit/clock.js';
@@ -52,7 +52,9 @@ function stateOf(n: Note): NoteState {
   return { body: n.body, tags: [...n.tags] };
 }
 
-class NotesSession implements TargetWriter {
+class NotesSession implements ChangeWriter {
+  readonly mode = 'change' as const;
+
   constructor(private readonly http: ApiClient) {}
 
   static async open(target: TargetSpec, opts: SessionOptions, clock?: Clock): Promise<NotesSession> {
@@ -83,7 +85,7 @@ class NotesSession implements TargetWriter {
     return collect(offsetPages<Note>(this.http, '/notes', { query }));
   }
 
-  async read(objects: { kind: string; id: string }[]): Promise<ReadResult> {
+  async read(objects: ReadRequest[]): Promise<ReadResult> {
     const index = new NaturalKeyIndex(await this.all(), { kind: NOTE, keyOf: (n) => n.title, idOf: (n) => String(n.id) });
     const out: ReadResult = { objects: {} };
     for (const o of objects) {
@@ -152,9 +154,6 @@ export function notesDriver(o: { clock?: Clock } = {}): Driver {
   const open = (t: TargetSpec, opts: SessionOptions = {}) => NotesSession.open(t, opts, o.clock);
   return {
     name: 'notes',
-    targetKind: 'NotesServer',
-    kinds: [NOTE],
-    transactional: false,
     connectReader: open,
     connectWriter: open,
   };
