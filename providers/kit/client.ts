@@ -48,6 +48,8 @@ export interface ApiClientOptions {
   maxResponseBytes?: number;
   /** Keep-alive connections to the origin. Default 4. */
   maxSockets?: number;
+  /** Close unused connections after this long (default 4 s, below common server keep-alive timeouts). */
+  idleTimeoutMs?: number;
   retry?: Partial<RetryPolicy>;
   /** A budget shared with other clients of the same tenant, or limits for a budget of its own. Default: a run cap of 100 000 requests. */
   budget?: RequestBudget | BudgetLimits;
@@ -140,6 +142,7 @@ export class ApiClient {
       timeoutMs: o.timeoutMs ?? 30_000,
       maxResponseBytes: o.maxResponseBytes ?? 64 * 1024 * 1024,
       maxSockets: o.maxSockets ?? 4,
+      idleTimeoutMs: o.idleTimeoutMs,
       label: o.label,
     });
     this.origin = new URL(this.transport.origin).origin;

@@ -19,7 +19,8 @@
  * - **Own origin only**: absolute URLs (paging links) must point to the same
  *   origin (`E_FOREIGN_ORIGIN` otherwise); redirects are not followed.
  * - **One keep-alive pool per client** (`maxSockets`, default 4; use 1 for
- *   appliances with session limits), a per-attempt `timeoutMs` (`E_TIMEOUT`),
+ *   appliances with session limits; idle connections closed after
+ *   `idleTimeoutMs`, 4 s, before servers drop them), a per-attempt `timeoutMs` (`E_TIMEOUT`),
  *   bounded responses (`maxResponseBytes`, `E_RESPONSE_TOO_LARGE`), truncated
  *   bodies (`E_TRUNCATED_RESPONSE`) and non-JSON bodies (`E_BAD_RESPONSE`)
  *   reported as such.

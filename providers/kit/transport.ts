@@ -47,6 +47,14 @@ export interface TransportOptions {
   maxResponseBytes: number;
   /** Connections kept to this origin (session limits of small appliances: use 1). */
   maxSockets: number;
+  /**
+   * Close a kept-alive connection after this long unused (default 4 s), before
+   * the server does: servers drop idle connections after about 5 s (Node,
+   * Apache, uvicorn under opsiconfd), and a request written into a connection
+   * the server is closing fails in a way that cannot be retried safely.
+   * A server's `Keep-Alive: timeout=N` hint shortens it further (Node's Agent).
+   */
+  idleTimeoutMs?: number;
   /** Prefix of messages; empty when the engine adds the target address itself. */
   label?: string;
 }
@@ -94,7 +102,7 @@ export class HttpsTransport {
         return undefined;
       }
     };
-    this.agent = new PinningAgent({ keepAlive: true, maxSockets: o.maxSockets, maxFreeSockets: o.maxSockets });
+    this.agent = new PinningAgent({ keepAlive: true, maxSockets: o.maxSockets, maxFreeSockets: o.maxSockets, timeout: o.idleTimeoutMs ?? 4000 });
   }
 
   private where(): string {

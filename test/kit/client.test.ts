@@ -6,13 +6,13 @@
  * Backoff and budget waits run on a VirtualClock: no real sleeps.
  */
 import assert from 'node:assert/strict';
-import { basicAuth, bearerAuth, sessionAuth } from '../../providers/kit/auth.js';
+import { apiKeyAuth, basicAuth, bearerAuth, sessionAuth } from '../../providers/kit/auth.js';
 import type { ApiClient } from '../../providers/kit/client.js';
 import { VirtualClock } from '../../providers/kit/clock.js';
 import { statusErrorEnvelope } from '../../providers/kit/errors.js';
 import { freePort } from '../support/sshd.js';
 import { isCode } from './is-code.js';
-import { BASIC_PASSWORD, BASIC_USER, useTestApi, type TestApi } from './test-api.js';
+import { API_KEY, BASIC_PASSWORD, BASIC_USER, useTestApi, type TestApi } from './test-api.js';
 
 describe('kit: HTTPS client', function () {
   this.timeout(10_000);
@@ -67,6 +67,19 @@ describe('kit: HTTPS client', function () {
     assert.equal(c.counters().connections, 1);
     assert.equal(api.sim.counters.tlsHandshakes - handshakes, 1);
     assert.equal(c.counters().requests, 10);
+  });
+
+  it('closes connections left unused for idleTimeoutMs (before the server would), and reconnects', async () => {
+    const c = client({ idleTimeoutMs: 10 });
+    await c.get('/api/echo');
+    await c.get('/api/echo');
+    assert.equal(c.counters().connections, 1);
+    await new Promise((r) => setTimeout(r, 40));
+    await c.get('/api/echo');
+    assert.equal(c.counters().connections, 2);
+    api.sim.faults.add({ kind: 'latency', ms: 60 });
+    assert.equal((await c.get('/api/echo')).ok, true, 'a request in progress is not cut by the idle timeout');
+    assert.equal(c.counters().retries, 0);
   });
 
   it('opens at most maxSockets connections for a burst of concurrent requests', async () => {
@@ -250,6 +263,14 @@ describe('kit: HTTPS client', function () {
         return true;
       });
       assert.equal(api.sim.log.length, 1, 'static credentials are not retried');
+    });
+
+    it('sends an API key in its own header, and keeps a wrong one out of the message', async () => {
+      assert.deepEqual(await client({ auth: apiKeyAuth('X-API-Key', API_KEY) }).get('/api/echo'), { ok: true, scheme: null });
+      await assert.rejects(client({ auth: apiKeyAuth('X-API-Key', 'wrong-Key-42') }).get('/api/echo-secret'), (e: Error) => {
+        isCode('E_AUTH')(e);
+        return !e.message.includes('wrong-Key-42');
+      });
     });
 
     it('redacts secrets a server echoes back, in errors and logs', async () => {

@@ -17,6 +17,7 @@ export const CLIENT_SECRET = 'qWgd-Secret~Value+/=42';
 export const BASIC_USER = 'einklang';
 export const BASIC_PASSWORD = 'p@ss wörd:42';
 export const TENANT = '3f2a9c3e-5b1d-4c8e-9a7b-2d6f1e0c4b5a';
+export const API_KEY = 'k-123-Api-Key';
 
 export interface TestApi {
   sim: RunningHttpsSim;
@@ -186,6 +187,7 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
         return undefined;
       }
       const a = req.auth;
+      if (req.headers['x-api-key'] === API_KEY) return undefined;
       if (a?.scheme === 'bearer' && api.validTokens.has(a.token)) return undefined;
       if (a?.scheme === 'basic' && a.user === BASIC_USER && a.password === BASIC_PASSWORD) return undefined;
       if (a?.scheme === 'bearer') return graphError(401, 'InvalidAuthenticationToken', 'Access token has expired or is not yet valid.');
