@@ -116,6 +116,16 @@ export function encodeQuery(q: Record<string, QueryValue>): string {
     .join('&');
 }
 
+/** The body as JSON, or undefined when it is empty or not JSON. */
+function lenientJson(body: Buffer): unknown {
+  if (!body.length) return undefined;
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
 export class ApiClient {
   /** `https://host:port` as the URL standard writes it (default port omitted). */
   readonly origin: string;
@@ -252,7 +262,8 @@ export class ApiClient {
         }
         const ok = res.status >= 200 && res.status < 300;
         if (ok || o.accept?.includes(res.status)) {
-          const json = o.raw ? undefined : this.parse(res, what);
+          // an accepted error status may come with any body (HTML, text): its JSON is best effort
+          const json = o.raw ? undefined : ok ? this.parse(res, what) : lenientJson(res.body);
           const envelope = o.envelope === false ? undefined : (o.envelope ?? this.o.envelope);
           if (ok && envelope && !o.raw) {
             try {
@@ -272,13 +283,14 @@ export class ApiClient {
           const e = outcome.error;
           throw this.scrub(attempt > 1 ? new ApiError(`${e.message} (after ${attempt} attempts)`, e.code, e.detail) : e);
         }
-        let parsed: unknown;
-        try {
-          parsed = res!.body.length ? JSON.parse(res!.body.toString('utf8')) : undefined;
-        } catch {
-          parsed = res!.body.toString('utf8');
-        }
-        const err = httpStatusError(res!.status, { method, path, label: this.o.label, body: parsed, attempts: attempt, retryAfterMs: outcome!.retryAfterMs });
+        const err = httpStatusError(res!.status, {
+          method,
+          path,
+          label: this.o.label,
+          body: lenientJson(res!.body) ?? res!.body.toString('utf8'),
+          attempts: attempt,
+          retryAfterMs: outcome!.retryAfterMs,
+        });
         throw this.scrub(d.reason ? new ApiError(`${err.message}; ${d.reason}`, err.code, err.detail) : err);
       }
       this.counts.retries++;
