@@ -13,6 +13,10 @@
  * construction (anyone can derive them from the seed).
  */
 import { createHash, createPrivateKey, createPublicKey, sign, KeyObject } from 'node:crypto';
+import { certFingerprint, sshFingerprintOfBlob } from '../kit/pinning.js';
+
+// Pinning is production code; re-exported here so that existing imports keep working.
+export { certFingerprint, normaliseCertFingerprint, sshFingerprintOfBlob } from '../kit/pinning.js';
 
 export interface Ed25519Identity {
   seed: Buffer; // 32 bytes
@@ -90,11 +94,6 @@ export function openSshPrivateKey(id: Ed25519Identity, comment = 'einklang-lab')
   return `-----BEGIN ${OPENSSH_KEY_LABEL}-----\n${b64}-----END ${OPENSSH_KEY_LABEL}-----\n`;
 }
 
-/** `SHA256:...` as printed by `ssh-keygen -lf` (base64 without padding). */
-export function sshFingerprintOfBlob(blob: Buffer): string {
-  return 'SHA256:' + createHash('sha256').update(blob).digest('base64').replace(/=+$/, '');
-}
-
 export function sshFingerprint(id: Ed25519Identity): string {
   return sshFingerprintOfBlob(sshPublicBlob(id.publicRaw));
 }
@@ -156,19 +155,4 @@ export function labCertificate(seedText: string, commonName: string): LabCertifi
   const certPem = `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
   const keyPem = id.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
   return { certPem, keyPem, fingerprint256: certFingerprint(cert) };
-}
-
-/** Normalised certificate fingerprint: SHA-256 over DER, upper-case hex joined by ':'. */
-export function certFingerprint(derBytes: Buffer): string {
-  return createHash('sha256')
-    .update(derBytes)
-    .digest('hex')
-    .toUpperCase()
-    .replace(/(..)(?!$)/g, '$1:');
-}
-
-/** Accepts `AB:CD:..`, `abcd..` or `sha256:abcd..` and returns the canonical form of certFingerprint. */
-export function normaliseCertFingerprint(s: string): string {
-  const hex = s.replace(/^sha256:/i, '').replace(/[:\s]/g, '').toUpperCase();
-  return hex.replace(/(..)(?!$)/g, '$1:');
 }

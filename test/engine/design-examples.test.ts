@@ -1,14 +1,15 @@
 /**
  * DESIGN.md pins the Server/File/User and Switch/Vlan/SwitchPort examples
  * "so that tests from outside can rely on them": they must validate as
- * written. Read from ../shared at test time, never copied into the project.
+ * written. Read from the shared folder (test/support/shared.ts) at test time, never copied into the project.
  */
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { runCli, writeTree } from '../support/cli.js';
+import { SHARED } from '../support/shared.js';
 
-const DESIGN = resolve('../shared/DESIGN.md');
+const DESIGN = join(SHARED, 'DESIGN.md');
 
 describe('DESIGN.md examples', function () {
   this.timeout(30_000);

@@ -1,11 +1,11 @@
 /**
  * The switch parsers against real device output: every .raw of the covered
  * commands must parse into what the .yml beside it says (ntc-templates test
- * data, read from ../shared at test time, never copied into the project).
+ * data, read from the shared corpus (test/support/shared.ts) at test time, never copied into the project).
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   parseRunningConfigInterfaces,
@@ -18,8 +18,9 @@ import { switchConfigFromIos } from '../../providers/network/ios/parsers.js';
 import { renderRunningConfig, renderShowInterfacesSwitchport, renderShowVlanBrief } from '../../providers/network/ios/simulator/render.js';
 import { defaultPort } from '../../providers/network/model.js';
 import { SwitchSim } from '../../providers/network/simcore.js';
+import { corpusPath } from '../support/shared.js';
 
-const CORPUS = resolve(process.cwd(), '../shared/corpus/network/ntc-templates');
+const CORPUS = corpusPath('network', 'ntc-templates');
 
 function cases(dir: string): { name: string; raw: string; expected: any[] }[] {
   const d = join(CORPUS, dir);

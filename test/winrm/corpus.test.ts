@@ -1,6 +1,6 @@
 /**
  * The WinRM client and simulator against real WinRM traffic (pywinrm's test
- * data in ../shared/corpus/winrm, read at test time, never copied):
+ * data in the shared corpus's winrm/ (test/support/shared.ts), read at test time, never copied):
  * - the client parses every *_response.xml;
  * - the simulator answers requests like the *_request.xml files with
  *   responses of the same structure (elements, namespaces, attributes;
@@ -9,12 +9,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseXml, realAttrs, type XmlElement } from '../../providers/servers/winrm/xml.js';
 import { clixmlToText, parseCommandId, parseReceive, parseShellId, responseBody, NS, WsmanFault } from '../../providers/servers/winrm/wsman.js';
 import { WinrmSimulator } from '../../providers/servers/winrm/simulator/server.js';
+import { corpusPath } from '../support/shared.js';
 
-const CORPUS = resolve(process.cwd(), '../shared/corpus/winrm');
+const CORPUS = corpusPath('winrm');
 const read = (f: string) => readFileSync(join(CORPUS, f), 'utf8');
 
 /** Structure of an element: name, namespace, attribute names; runs of equal siblings collapse to one. */
