@@ -9,12 +9,13 @@
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parseXml, realAttrs, type XmlElement } from '../../providers/servers/winrm/xml.js';
 import { clixmlToText, parseCommandId, parseReceive, parseShellId, responseBody, NS, WsmanFault } from '../../providers/servers/winrm/wsman.js';
 import { WinrmSimulator } from '../../providers/servers/winrm/simulator/server.js';
+import { sharedPath } from './shared.js';
 
-const CORPUS = resolve(process.cwd(), '../shared/corpus/winrm');
+const CORPUS = sharedPath('corpus/winrm');
 const read = (f: string) => readFileSync(join(CORPUS, f), 'utf8');
 
 /** Structure of an element: name, namespace, attribute names; runs of equal siblings collapse to one. */
@@ -35,7 +36,7 @@ export function structure(el: XmlElement): unknown {
 
 describe('winrm corpus (real WinRM sessions)', function () {
   before(function () {
-    assert.ok(existsSync(CORPUS), `corpus not found at ${CORPUS} (run the tests from the project root)`);
+    assert.ok(existsSync(CORPUS), `corpus not found at ${CORPUS} (set EINKLANG_SHARED)`);
   });
 
   describe('the client parses every *_response.xml', () => {
@@ -76,7 +77,8 @@ describe('winrm corpus (real WinRM sessions)', function () {
     let commandId = '';
 
     before(async () => {
-      sim = new WinrmSimulator({ port: 0, https: false, user: 'vagrant', password: 'vagrant', hostname: 'windows-host' });
+      // the corpus is plain SOAP with Basic auth: a host configured for that (as pywinrm's test host was)
+      sim = new WinrmSimulator({ port: 0, https: false, user: 'vagrant', password: 'vagrant', hostname: 'windows-host', service: { basic: true, allowUnencrypted: true } });
       await sim.start();
     });
     after(() => sim.stop());

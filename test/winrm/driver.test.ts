@@ -214,11 +214,11 @@ describe('winrm authentication, pinning and transport security', function () {
     }
   });
 
-  it('refuses plain HTTP unless allowUnencrypted, and validateConnection says so', async () => {
+  it('refuses Basic over plain HTTP unless allowUnencrypted, and validateConnection says so; NTLM over HTTP needs no exception', async () => {
     const lab = await startLab({ transport: 'http', auth: 'basic' });
     try {
       const strict = { ...lab.target, connection: { ...lab.target.connection, allowUnencrypted: undefined } };
-      await assert.rejects(winrmDriver.connectReader(strict), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNENCRYPTED');
+      await assert.rejects(winrmDriver.connectReader(strict), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNENCRYPTED' && /auth: ntlm encrypts/.test(e.message));
       assert.deepEqual(lab.sim.simulator.stats, {});
     } finally {
       await lab.stop();
@@ -230,7 +230,8 @@ describe('winrm authentication, pinning and transport security', function () {
     const codes = (connection: Record<string, unknown>) => winrmDriver.validateConnection!(res(connection)).map((d) => `${d.severity} ${d.code}`);
     assert.deepEqual(codes({ transport: 'http', auth: 'basic', allowUnencrypted: true }), ['warning W_UNENCRYPTED']);
     assert.deepEqual(codes({ transport: 'http', auth: 'basic' }), ['error E_UNENCRYPTED']);
-    assert.deepEqual(codes({ transport: 'http' }), ['error E_UNENCRYPTED']);
+    assert.deepEqual(codes({ transport: 'http' }), [], 'NTLM over HTTP: every message is encrypted, no warning');
+    assert.deepEqual(codes({ transport: 'http', auth: 'ntlm', allowUnencrypted: true }), []);
     assert.deepEqual(codes({ transport: 'https', tlsFingerprint: 'AB:'.repeat(31) + 'AB' }), []);
     assert.deepEqual(codes({}), ['warning W_TLS_UNPINNED']);
     assert.deepEqual(codes({ tlsFingerprint: 'nope' }), ['error E_TLS_FINGERPRINT_FORMAT']);

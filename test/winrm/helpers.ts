@@ -43,7 +43,7 @@ export async function startLab(opts: { transport?: 'http' | 'https'; auth?: 'bas
       auth: opts.auth ?? 'ntlm',
       user: 'Administrator',
       password: PASSWORD,
-      ...(transport === 'http' ? { allowUnencrypted: true } : {}),
+      ...(transport === 'http' && opts.auth === 'basic' ? { allowUnencrypted: true } : {}),
     },
   };
   const sim = (await winrmDriver.simulate!(target, { faults: opts.faults })) as RunningWinrmSimulator;

@@ -7,6 +7,11 @@
  * One HTTP(S) connection and one remote shell per session, reused. Reading a
  * target is ONE PowerShell script for all requested objects. Values from
  * manifests travel as base64 JSON data, never as PowerShell source.
+ *
+ * Transport security (./transport.ts): `transport: http, auth: ntlm` (how
+ * Windows servers are set up by default) seals every message with the NTLM
+ * session key; HTTPS pins the certificate and binds NTLM to it. Only Basic
+ * over HTTP is unencrypted, and only with `allowUnencrypted: true`.
  */
 import type { Change, Diagnostic, Driver, ReadResult, Resource, RunningSimulator, SessionOptions, SourcePos, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
@@ -17,6 +22,7 @@ import { WinrmSession } from './session.js';
 import { POWERSHELL, POWERSHELL_ARGS, buildScript, parseResult, scriptStdin, type Op } from './scripts.js';
 import { clixmlToText } from './wsman.js';
 import { WinrmSimulator, type WinrmFaults } from './simulator/server.js';
+import type { WinrmServiceConfig } from './simulator/host-auth.js';
 import { labCertificate } from '../../lab/identity.js';
 
 export const WINRM_KINDS = ['File', 'Directory', 'User', 'Group', 'Service', 'WindowsFeature', 'RegistryValue'];
@@ -65,12 +71,12 @@ export function validateWinrmConnection(res: Resource): Diagnostic[] {
   } else if (typeof c.password !== 'string' || !/^\$\{secret:[A-Za-z0-9_]+\}$/.test(c.password)) {
     out.push({ severity: 'error', code: 'E_PLAINTEXT_SECRET', message: `${res.address}: connection.password must be a secret reference \${secret:NAME}, not a literal`, pos: at('password') });
   }
-  if (transport === 'http') {
+  if (transport === 'http' && auth === 'basic') {
     if (c.allowUnencrypted === true) {
       out.push({
         severity: 'warning',
         code: 'W_UNENCRYPTED',
-        message: `${res.address}: WinRM over plain HTTP (${auth}): the SOAP messages${auth === 'basic' ? ' and the password' : ''} travel unencrypted; use transport: https with a pinned tlsFingerprint`,
+        message: `${res.address}: WinRM with Basic authentication over plain HTTP: the SOAP messages and the password travel unencrypted; use auth: ntlm (encrypted messages) or transport: https with a pinned tlsFingerprint`,
         pos: at('allowUnencrypted'),
       });
     } else {
@@ -78,12 +84,12 @@ export function validateWinrmConnection(res: Resource): Diagnostic[] {
         severity: 'error',
         code: 'E_UNENCRYPTED',
         message:
-          `${res.address}: WinRM over plain HTTP is refused: ${auth === 'basic' ? 'Basic auth would send the password in clear text' : 'einklang does not encrypt NTLM message bodies, so the data would travel in clear text'}. ` +
-          'Use transport: https with tlsFingerprint, or set connection.allowUnencrypted: true (the plan shows a warning).',
+          `${res.address}: WinRM with Basic authentication over plain HTTP is refused: the password and the data would travel in clear text. ` +
+          'Use auth: ntlm (einklang encrypts every message, as Windows requires by default), transport: https with tlsFingerprint, or set connection.allowUnencrypted: true (the plan shows a warning).',
         pos: at('transport'),
       });
     }
-  } else {
+  } else if (transport === 'https') {
     if (!c.tlsFingerprint) {
       out.push({ severity: 'warning', code: 'W_TLS_UNPINNED', message: `${res.address}: no connection.tlsFingerprint: the certificate must be trusted by the system CAs`, pos: at('transport') });
     } else if (typeof c.tlsFingerprint !== 'string' || !/^(sha256:)?([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(c.tlsFingerprint.replace(/\s/g, ''))) {
@@ -286,8 +292,8 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
   const c = winrmConnection(target, opts);
   // messages start with the endpoint; the engine prefixes the target's address itself
   const label = `${c.https ? 'https' : 'http'}://${c.host}:${c.port}/wsman`;
-  if (!c.https && !c.allowUnencrypted) {
-    throw new DriverError(`${label}: WinRM over plain HTTP is refused without connection.allowUnencrypted: true (credentials or data would travel in clear text)`, {
+  if (!c.https && c.auth === 'basic' && !c.allowUnencrypted) {
+    throw new DriverError(`${label}: Basic authentication over plain HTTP is refused without connection.allowUnencrypted: true (the password and the data would travel in clear text; auth: ntlm encrypts them)`, {
       code: 'E_UNENCRYPTED',
     });
   }
@@ -323,7 +329,17 @@ export function labWinrmFingerprint(address: string, hostname: string): string {
   return labCertificate(address, hostname).fingerprint256;
 }
 
-export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<string, unknown>; port?: number } = {}): Promise<RunningWinrmSimulator> {
+/**
+ * A lab Windows host for a Server. It is set up as Windows leaves WinRM
+ * (AllowUnencrypted=false, Basic off, CbtHardeningLevel Relaxed) except where
+ * the manifest says the real host differs: `auth: basic` means its Basic auth
+ * is on, `allowUnencrypted: true` (with Basic over HTTP) means the host
+ * accepts unencrypted messages. `service` overrides that (tests).
+ */
+export async function simulateWinrm(
+  target: TargetSpec,
+  opts: { faults?: Record<string, unknown>; port?: number; service?: Partial<WinrmServiceConfig> } = {},
+): Promise<RunningWinrmSimulator> {
   const c = winrmConnection(target);
   const sim = new WinrmSimulator({
     host: '127.0.0.1',
@@ -333,7 +349,7 @@ export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<
     password: c.password,
     certSeed: target.address,
     hostname: target.spec?.hostname ?? target.name,
-    auth: [c.auth],
+    service: { basic: c.auth === 'basic', allowUnencrypted: c.auth === 'basic' && c.allowUnencrypted, ...opts.service },
     faults: (opts.faults ?? {}) as WinrmFaults,
   });
   await sim.start();

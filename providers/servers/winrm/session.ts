@@ -43,7 +43,7 @@ export class WinrmSession {
   }
 
   async open(): Promise<string> {
-    if (!this.shellId) this.shellId = parseShellId(await this.t.post(createShellRequest(this.t.url)));
+    if (!this.shellId) this.shellId = parseShellId(await this.t.post(createShellRequest(this.t)));
     return this.shellId;
   }
 
@@ -52,12 +52,12 @@ export class WinrmSession {
     await this.open();
     let commandId: string;
     try {
-      commandId = parseCommandId(await this.t.post(commandRequest(this.t.url, this.shellId!, command, args)));
+      commandId = parseCommandId(await this.t.post(commandRequest(this.t, this.shellId!, command, args)));
     } catch (e) {
       if (!(e instanceof WsmanFault && e.wsmanCode === FAULT_CODE.shellNotFound)) throw this.wrap(e);
       this.shellId = null; // the shell timed out or was closed on the server: make a new one
       await this.open();
-      commandId = parseCommandId(await this.t.post(commandRequest(this.t.url, this.shellId!, command, args)).catch((e2) => {
+      commandId = parseCommandId(await this.t.post(commandRequest(this.t, this.shellId!, command, args)).catch((e2) => {
         throw this.wrap(e2);
       }));
     }
@@ -66,7 +66,7 @@ export class WinrmSession {
       if (stdin) {
         for (let off = 0; off < stdin.length || off === 0; off += STDIN_CHUNK) {
           const end = off + STDIN_CHUNK >= stdin.length;
-          await this.t.post(sendRequest(this.t.url, shellId, commandId, stdin.subarray(off, off + STDIN_CHUNK), end));
+          await this.t.post(sendRequest(this.t, shellId, commandId, stdin.subarray(off, off + STDIN_CHUNK), end));
           if (end) break;
         }
       }
@@ -75,7 +75,7 @@ export class WinrmSession {
       for (let i = 0; i < MAX_RECEIVES; i++) {
         let chunk;
         try {
-          chunk = parseReceive(await this.t.post(receiveRequest(this.t.url, shellId, commandId)));
+          chunk = parseReceive(await this.t.post(receiveRequest(this.t, shellId, commandId)));
         } catch (e) {
           // A long-running command: Windows answers w:TimedOut after OperationTimeout; ask again.
           if (e instanceof WsmanFault && e.wsmanCode === FAULT_CODE.timedOut) continue;
@@ -84,7 +84,7 @@ export class WinrmSession {
         stdout.push(...chunk.stdout);
         stderr.push(...chunk.stderr);
         if (chunk.done) {
-          await this.t.post(signalRequest(this.t.url, shellId, commandId)).catch(() => undefined);
+          await this.t.post(signalRequest(this.t, shellId, commandId)).catch(() => undefined);
           return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode: chunk.exitCode ?? 0 };
         }
       }
@@ -108,7 +108,7 @@ export class WinrmSession {
     const id = this.shellId;
     this.shellId = null;
     try {
-      if (id) await this.t.post(deleteShellRequest(this.t.url, id));
+      if (id) await this.t.post(deleteShellRequest(this.t, id));
     } catch {
       /* the shell dies with its idle timeout anyway */
     } finally {
