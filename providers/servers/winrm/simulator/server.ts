@@ -124,6 +124,8 @@ export class WinrmSimulator {
   readonly stats: Record<string, number> = {};
   /** How messages came: NTLM-sealed, plain, and plain ones refused (AllowUnencrypted=false). */
   readonly messages = { sealed: 0, plain: 0, refusedUnencrypted: 0 };
+  /** Receives held for their OperationTimeout and answered w:TimedOut. */
+  timedOutReceives = 0;
   readonly service: WinrmServiceConfig;
   fingerprint: string | null = null;
   port = 0;
@@ -322,7 +324,10 @@ export class WinrmSimulator {
         if (!cmd.out) {
           const run = await this.finish(cmd, Math.min(r.operationTimeoutMs ?? MAX_TIMEOUT_MS, MAX_TIMEOUT_MS));
           if ('refused' in run) return fault('Receiver', 'w:InternalError', run.refused, FAULT_CODE.internal);
-          if ('wait' in run) return fault('Receiver', 'w:TimedOut', 'The WS-Management service cannot complete the operation within the time specified in OperationTimeout.', FAULT_CODE.timedOut);
+          if ('wait' in run) {
+            this.timedOutReceives++;
+            return fault('Receiver', 'w:TimedOut', 'The WS-Management service cannot complete the operation within the time specified in OperationTimeout.', FAULT_CODE.timedOut);
+          }
           cmd.out = run;
         }
         const streams: { name: 'stdout' | 'stderr'; data: Buffer }[] = [];
