@@ -270,3 +270,41 @@ describe('winrm fault injection', function () {
     }
   });
 });
+
+describe('winrm host quotas (MaxConcurrentOperationsPerUser, MaxShellsPerUser)', function () {
+  this.timeout(30_000);
+
+  it('a shell that used up its operations is replaced, once, and the old one closed', async () => {
+    const lab = await startLab({ service: { maxConcurrentOperationsPerUser: 3 } });
+    try {
+      const desired = expand(['a', 'b', 'c', 'd', 'e'].map((n) => resource('User', `quota-${n}`, {})));
+      const changes = await converge(lab.target, desired);
+      assert.equal(changes.length, 5);
+      for (const n of ['a', 'b', 'c', 'd', 'e']) assert.ok(lab.sim.model.users.get(`quota-${n}`));
+      const { stats, shells } = lab.sim.simulator;
+      assert.ok(stats.Create! > 2, `${stats.Create} shells: the writer's shell was replaced when its quota ran out`);
+      assert.equal(stats.Create, stats.Delete, 'every shell was closed');
+      assert.equal(shells.size, 0);
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('more sessions than MaxShellsPerUser: the host\'s refusal is reported as it is', async () => {
+    const lab = await startLab({ service: { maxShellsPerUser: 1 } });
+    try {
+      const first = await winrmDriver.connectReader(lab.target);
+      try {
+        await assert.rejects(
+          winrmDriver.connectReader(lab.target),
+          (e: Error) => e instanceof DriverError && /maximum number of 1 concurrent shells, which has been exceeded/.test(e.message),
+        );
+      } finally {
+        await first.close();
+      }
+      await (await winrmDriver.connectReader(lab.target)).close();
+    } finally {
+      await lab.stop();
+    }
+  });
+});

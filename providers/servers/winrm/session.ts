@@ -47,16 +47,27 @@ export class WinrmSession {
     return this.shellId;
   }
 
-  /** Runs one command in the shared shell. Retries once in a fresh shell if the server lost the shell. */
+  /**
+   * Runs one command in the shared shell. Starts over in a fresh shell once
+   * when the host lost the shell, or when the shell has used up the host's
+   * MaxConcurrentOperationsPerUser: Windows counts every command of a text
+   * shell until the shell is deleted (MS-WSMV note <118>; Ansible recreates
+   * the shell the same way, ansible/ansible PR 83656).
+   */
   async run(command: string, args: string[], stdin?: Buffer): Promise<CommandResult> {
     await this.open();
     let commandId: string;
     try {
       commandId = parseCommandId(await this.t.post(commandRequest(this.t, this.shellId!, command, args)));
     } catch (e) {
-      if (!(e instanceof WsmanFault && e.wsmanCode === FAULT_CODE.shellNotFound)) throw this.wrap(e);
-      this.shellId = null; // the shell timed out or was closed on the server: make a new one
-      await this.open();
+      const code = e instanceof WsmanFault ? e.wsmanCode : undefined;
+      if (code !== FAULT_CODE.shellNotFound && code !== FAULT_CODE.quotaMaxOperations) throw this.wrap(e);
+      const old = this.shellId!;
+      this.shellId = null;
+      if (code === FAULT_CODE.quotaMaxOperations) await this.t.post(deleteShellRequest(this.t, old)).catch(() => undefined);
+      await this.open().catch((e2) => {
+        throw this.wrap(e2);
+      });
       commandId = parseCommandId(await this.t.post(commandRequest(this.t, this.shellId!, command, args)).catch((e2) => {
         throw this.wrap(e2);
       }));

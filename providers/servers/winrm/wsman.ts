@@ -41,6 +41,10 @@ export const FAULT_CODE = {
   timedOut: 2150858793,
   accessDenied: 5,
   internal: 2150858752,
+  /** ERROR_WSMAN_QUOTA_MAX_SHELLUSERS: "This user is allowed a maximum number of N concurrent shells" (hashicorp/vagrant issue 7489). */
+  quotaMaxShells: 2150859173,
+  /** ERROR_WSMAN_QUOTA_MAX_OPERATIONS: "... maximum number of N concurrent operations" (ansible/ansible PR 83656). */
+  quotaMaxOperations: 2150859174,
 } as const;
 
 // ------------------------------------------------------------ client side

@@ -34,9 +34,19 @@ export interface WinrmServiceConfig {
   allowUnencrypted: boolean;
   /** Service\Auth\CbtHardeningLevel; Windows default Relaxed. */
   cbtHardeningLevel: CbtHardeningLevel;
+  /** Winrs\MaxShellsPerUser; 30 since Windows Server 2012 (5 on 2008 R2; hashicorp/vagrant issue 7489). */
+  maxShellsPerUser: number;
+  /** Service\MaxConcurrentOperationsPerUser; default 1500 (masterzen/winrm issue 129). */
+  maxConcurrentOperationsPerUser: number;
 }
 
-export const DEFAULT_SERVICE_CONFIG: WinrmServiceConfig = { basic: false, allowUnencrypted: false, cbtHardeningLevel: 'Relaxed' };
+export const DEFAULT_SERVICE_CONFIG: WinrmServiceConfig = {
+  basic: false,
+  allowUnencrypted: false,
+  cbtHardeningLevel: 'Relaxed',
+  maxShellsPerUser: 30,
+  maxConcurrentOperationsPerUser: 1500,
+};
 
 export interface HostAuthStats {
   ntlmAuthenticated: number;

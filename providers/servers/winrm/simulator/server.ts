@@ -19,6 +19,12 @@
  * - Receive holds a running command for the request's w:OperationTimeout and
  *   then answers the w:TimedOut fault (MS-WSMV 3.1.4.14: the client asks
  *   again), which `faults.commandDurationMs` makes observable.
+ * - Quotas: MaxShellsPerUser (30) and MaxConcurrentOperationsPerUser (1500),
+ *   the latter counting every Command of a shell until the shell is deleted:
+ *   MS-WSMV product behavior note <118> says Windows does not decrement it on
+ *   a Terminate signal to a text shell (as ansible/ansible PR 83656 found).
+ *   The faults carry Windows' WSManFault codes and messages; the subcode
+ *   w:QuotaLimit is DSP0226's and UNVERIFIED for Windows.
  *
  * It runs exactly the driver's scripts: a command must be the PowerShell
  * bootstrap (script on stdin) or `powershell -EncodedCommand <script>`, and
@@ -30,7 +36,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
-import { randomUUID } from 'node:crypto';
+import { X509Certificate, randomUUID } from 'node:crypto';
 import type { AddressInfo } from 'node:net';
 import { labCertificate } from '../../../lab/identity.js';
 import { BOOTSTRAP, formatResult, recogniseScript } from '../scripts.js';
@@ -100,6 +106,8 @@ interface Command {
 interface Shell {
   id: string;
   commands: Map<string, Command>;
+  /** Commands started in this shell: Windows counts them against MaxConcurrentOperationsPerUser until the shell is deleted. */
+  operations: number;
 }
 
 /** Bytes per stream and Receive response; larger outputs span several Receives. */
@@ -158,7 +166,7 @@ export class WinrmSimulator {
     if (this.o.https) {
       const cert = labCertificate(this.o.certSeed ?? `winrm:${this.o.port}`, this.o.hostname ?? 'win-lab');
       this.fingerprint = cert.fingerprint256;
-      const binding = tlsServerEndPoint(Buffer.from(cert.certPem.replace(/-----[^-]+-----|\s/g, ''), 'base64'));
+      const binding = tlsServerEndPoint(new X509Certificate(cert.certPem).raw);
       if ('applicationData' in binding) channelBindings = channelBindingsHash(binding.applicationData);
       this.server = https.createServer({ cert: cert.certPem, key: cert.keyPem, keepAlive: true }, handler);
     } else {
@@ -215,6 +223,7 @@ export class WinrmSimulator {
       this.unauthorized(res, auth.wwwAuthenticate, auth.challenge);
       return null;
     }
+    // A sealed message that cannot be unsealed is answered 400 (Windows' status for it is not documented; the client must not get a 200)
     if (isEncryptedContentType(req.headers['content-type'])) {
       if (!auth.sealing) {
         res.writeHead(400, { 'Content-Length': 0 }).end(); // encrypted, but no NTLM session on this connection to decrypt with
@@ -283,8 +292,12 @@ export class WinrmSimulator {
       return fault('Sender', 'w:DestinationUnreachable', `The WS-Management service cannot process the request because the resource URI ${r.resourceUri} is not supported.`, 2150858770);
     }
     if (r.action === ACTION.create) {
+      const max = this.service.maxShellsPerUser;
+      if (this.shells.size >= max) {
+        return fault('Receiver', 'w:QuotaLimit', `The WS-Management service cannot process the request. This user is allowed a maximum number of ${max} concurrent shells, which has been exceeded. Close existing shells or raise the quota for this user.`, FAULT_CODE.quotaMaxShells);
+      }
       const id = randomUUID().toUpperCase();
-      this.shells.set(id, { id, commands: new Map() });
+      this.shells.set(id, { id, commands: new Map(), operations: 0 });
       return { xml: createShellResponse(r.messageId, this.url, id) };
     }
     const shell = r.shellId ? this.shells.get(r.shellId) : undefined;
@@ -301,6 +314,12 @@ export class WinrmSimulator {
         this.shells.delete(shell.id);
         return { xml: deleteShellResponse(r.messageId) };
       case ACTION.command: {
+        // MS-WSMV <118>: Signal Terminate does not give a text shell's operations back; only deleting the shell does
+        const max = this.service.maxConcurrentOperationsPerUser;
+        if (shell.operations >= max) {
+          return fault('Receiver', 'w:QuotaLimit', `The WS-Management service cannot process the request. This user is allowed a maximum number of ${max} concurrent operations, which has been exceeded. Close existing operations for this user, or raise the quota for this user.`, FAULT_CODE.quotaMaxOperations);
+        }
+        shell.operations++;
         const cl = child(r.body, NS.rsp, 'CommandLine');
         const command = child(cl, NS.rsp, 'Command')?.text.trim() ?? '';
         const args = childrenOf(cl, NS.rsp, 'Arguments').map((a) => a.text);
