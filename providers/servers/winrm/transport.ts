@@ -370,7 +370,7 @@ export class HttpTransport implements WsmanTransport {
     if (fresh) return fresh;
     // authenticated a moment ago, and still 401: the message itself was refused
     throw this.fail(
-      this.o.https ? 'E_AUTH' : 'E_ENCRYPTION_REQUIRED',
+      this.o.https ? 'E_AUTH' : 'E_ENCRYPTION_UNAVAILABLE',
       this.o.https
         ? 'the host accepted the NTLM authentication but refused the message (HTTP 401)'
         : 'the host accepted the NTLM authentication but refused the encrypted message (HTTP 401); it may not accept NTLM message encryption',
