@@ -232,6 +232,7 @@ describe('winrm authentication, pinning and transport security', function () {
     assert.deepEqual(codes({ transport: 'http', auth: 'basic' }), ['error E_UNENCRYPTED']);
     assert.deepEqual(codes({ transport: 'http' }), [], 'NTLM over HTTP: every message is encrypted, no warning');
     assert.deepEqual(codes({ transport: 'http', auth: 'ntlm', allowUnencrypted: true }), []);
+    assert.deepEqual(codes({ transport: 'http', tlsFingerprint: 'AB'.repeat(32) }), ['warning W_TLS_FINGERPRINT_UNUSED']);
     assert.deepEqual(codes({ transport: 'https', tlsFingerprint: 'AB:'.repeat(31) + 'AB' }), []);
     assert.deepEqual(codes({}), ['warning W_TLS_UNPINNED']);
     assert.deepEqual(codes({ tlsFingerprint: 'nope' }), ['error E_TLS_FINGERPRINT_FORMAT']);

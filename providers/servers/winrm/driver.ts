@@ -89,6 +89,9 @@ export function validateWinrmConnection(res: Resource): Diagnostic[] {
         pos: at('transport'),
       });
     }
+  }
+  if (transport === 'http' && c.tlsFingerprint !== undefined) {
+    out.push({ severity: 'warning', code: 'W_TLS_FINGERPRINT_UNUSED', message: `${res.address}: connection.tlsFingerprint has no effect with transport: http (there is no certificate); did you mean transport: https?`, pos: at('tlsFingerprint') });
   } else if (transport === 'https') {
     if (!c.tlsFingerprint) {
       out.push({ severity: 'warning', code: 'W_TLS_UNPINNED', message: `${res.address}: no connection.tlsFingerprint: the certificate must be trusted by the system CAs`, pos: at('transport') });
