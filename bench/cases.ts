@@ -74,14 +74,14 @@ function winrmHostManifest(t: WinrmBenchTarget, i: number): string {
   return docs.join('---\n');
 }
 
-export async function winrmCase(n: number, runs: number): Promise<BenchReport> {
+export async function winrmCase(n: number, runs: number, transport: 'http' | 'https' = 'https'): Promise<BenchReport> {
   const loaded = await load('winrm', 'benchWinrmSimulators');
   if ('unavailable' in loaded) return loaded.unavailable;
   // Simulators in this process, einklang as a child.
-  const sims = (await loaded.fn(n)) as { targets: WinrmBenchTarget[]; stop: () => Promise<void> };
+  const sims = (await loaded.fn(n, { transport })) as { targets: WinrmBenchTarget[]; stop: () => Promise<void> };
   deferCleanup('winrm simulators', () => sims.stop());
   return simulatedCase({
-    title: `case winrm: ${n} simulated Windows hosts (WinRM over HTTPS, NTLM) x 20 resources`,
+    title: `case winrm: ${n} simulated Windows hosts (${transport === 'https' ? 'WinRM over HTTPS, NTLM with channel binding' : 'WinRM over HTTP, NTLM-sealed messages'}) x 20 resources`,
     env: 'bench-winrm',
     target: sims.targets[0],
     files: Object.fromEntries(sims.targets.map((t, i) => [`${t.name}.yaml`, winrmHostManifest(t, i)])),

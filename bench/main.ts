@@ -32,6 +32,7 @@ const HELP = `npm run bench -- [options]
   --no-ansible       ssh: skip the Ansible baseline (it takes about two minutes)
   --switches N       network: simulated switches (default 200)
   --winrm-hosts N    winrm: simulated Windows hosts (default 50)
+  --winrm-transport T  winrm: https (default; pinned certificate) or http (NTLM-sealed messages)
   --resources N      policies: generated resources (default 200000)
 `;
 
@@ -44,6 +45,7 @@ const { values } = parseArgs({
     'no-ansible': { type: 'boolean', default: false },
     switches: { type: 'string', default: '200' },
     'winrm-hosts': { type: 'string', default: '50' },
+    'winrm-transport': { type: 'string', default: 'https' },
     resources: { type: 'string', default: '200000' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -62,7 +64,11 @@ function int(name: keyof typeof values): number {
 const CASES: Record<string, () => Promise<BenchReport>> = {
   ssh: () => benchSsh({ hosts: int('hosts'), files: int('files'), runs: int('runs'), ansible: !values['no-ansible'] }),
   network: () => networkCase(int('switches'), int('runs')),
-  winrm: () => winrmCase(int('winrm-hosts'), int('runs')),
+  winrm: () => {
+    const transport = values['winrm-transport'];
+    if (transport !== 'http' && transport !== 'https') throw new Error('--winrm-transport must be http or https');
+    return winrmCase(int('winrm-hosts'), int('runs'), transport);
+  },
   policies: () => policiesCase(int('resources')),
   kit: () => benchKit(int('runs')),
 };

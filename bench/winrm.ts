@@ -1,11 +1,12 @@
 /**
  * Bench support for the `winrm` case (issue 4): N simulated Windows hosts.
  *
- * `benchWinrmSimulators(n)` starts n WinRM simulators (HTTPS, NTLM) on free
+ * `benchWinrmSimulators(n)` starts n WinRM simulators (HTTPS, NTLM; or the
+ * HTTP listener with NTLM-sealed messages, `transport: 'http'`) on free
  * 127.0.0.1 ports and returns, per host, everything a manifest needs: the
  * Server's address (the TLS certificate is derived from it, so the pinned
  * fingerprint is valid for exactly that address), port, user, the password
- * and the secret name to pass it as, and the certificate fingerprint.
+ * and the secret name to pass it as, and the certificate fingerprint (https).
  * `stop()` stops them all. The bench's main module writes the manifests
  * (one Server plus 20 resources per host) and times `einklang plan/apply`.
  *
@@ -26,15 +27,15 @@ export interface WinrmBenchTarget {
   zone: Zone;
   host: string;
   port: number;
-  transport: 'https';
+  transport: 'http' | 'https';
   auth: 'ntlm';
   user: string;
   /** The password the simulator accepts. */
   password: string;
   /** Write `password: ${secret:<passwordSecret>}` and set EINKLANG_SECRET_<ZONE>_<passwordSecret>. */
   passwordSecret: string;
-  /** SHA-256 certificate fingerprint for `connection.tlsFingerprint`. */
-  tlsFingerprint: string;
+  /** SHA-256 certificate fingerprint for `connection.tlsFingerprint` (https). */
+  tlsFingerprint: string | null;
   /** `spec.connection` as a manifest would write it. */
   connection: Record<string, unknown>;
   /** The same as the driver gets it (secret resolved). */
@@ -50,6 +51,8 @@ export interface WinrmBenchOptions {
   user?: string;
   password?: string;
   passwordSecret?: string;
+  /** https (default): pinned certificate, NTLM with channel binding; http: NTLM with sealed messages. */
+  transport?: 'http' | 'https';
 }
 
 export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = {}): Promise<{ targets: WinrmBenchTarget[]; stop: () => Promise<void> }> {
@@ -58,6 +61,7 @@ export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = 
   const user = opts.user ?? 'Administrator';
   const password = opts.password ?? 'Bench-Passw0rd!';
   const passwordSecret = opts.passwordSecret ?? 'WINRM_PASSWORD';
+  const transport = opts.transport ?? 'https';
   const width = Math.max(3, String(n).length);
   const started = await Promise.allSettled(
     Array.from({ length: n }, async (_, i) => {
@@ -68,11 +72,11 @@ export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = 
         name,
         zone,
         spec: { os: 'windows', hostname: name.toUpperCase() },
-        connection: { driver: 'winrm', host: '127.0.0.1', port: 0, transport: 'https', auth: 'ntlm', user, password },
+        connection: { driver: 'winrm', host: '127.0.0.1', port: 0, transport, auth: 'ntlm', user, password },
       };
       const sim = await simulateWinrm(target, { port: 0 });
       target.connection.port = sim.port;
-      target.connection.tlsFingerprint = sim.fingerprint!;
+      if (sim.fingerprint) target.connection.tlsFingerprint = sim.fingerprint;
       return { name, target, sim };
     }),
   );
@@ -93,21 +97,21 @@ export async function benchWinrmSimulators(n: number, opts: WinrmBenchOptions = 
     zone,
     host: '127.0.0.1',
     port: sim.port,
-    transport: 'https' as const,
+    transport,
     auth: 'ntlm' as const,
     user,
     password,
     passwordSecret,
-    tlsFingerprint: sim.fingerprint!,
+    tlsFingerprint: sim.fingerprint,
     connection: {
       driver: 'winrm',
       host: '127.0.0.1',
       port: sim.port,
-      transport: 'https',
+      transport,
       auth: 'ntlm',
       user,
       password: `\${secret:${passwordSecret}}`,
-      tlsFingerprint: sim.fingerprint!,
+      ...(sim.fingerprint ? { tlsFingerprint: sim.fingerprint } : {}),
     },
   }, { target: { value: target, enumerable: false }, simulator: { value: sim, enumerable: false } }) as unknown as WinrmBenchTarget);
   return { targets, stop };
@@ -130,8 +134,8 @@ function objectsFor(i: number): { kind: string; id: string; state: Record<string
 }
 
 /** Driver-level timings: apply 20 objects on n hosts, then a no-op read of them (all hosts in parallel). */
-export async function benchWinrmDriver(n: number): Promise<Record<string, string>> {
-  const { targets, stop } = await benchWinrmSimulators(n);
+export async function benchWinrmDriver(n: number, transport: 'http' | 'https' = 'https'): Promise<Record<string, string>> {
+  const { targets, stop } = await benchWinrmSimulators(n, { transport });
   try {
     const t0 = performance.now();
     await Promise.all(
@@ -163,7 +167,7 @@ export async function benchWinrmDriver(n: number): Promise<Record<string, string
       }),
     );
     const readSeconds = (performance.now() - t1) / 1000;
-    return { hosts: String(n), objectsPerHost: '20', applySeconds: applySeconds.toFixed(2), noopReadSeconds: readSeconds.toFixed(2) };
+    return { hosts: String(n), transport, objectsPerHost: '20', applySeconds: applySeconds.toFixed(2), noopReadSeconds: readSeconds.toFixed(2) };
   } finally {
     await stop();
   }

@@ -12,8 +12,9 @@
  * These keys are for simulators on loopback only; they are public knowledge by
  * construction (anyone can derive them from the seed).
  */
-import { createHash, createPrivateKey, createPublicKey, sign, KeyObject } from 'node:crypto';
+import { createHash, createPrivateKey, createPublicKey, KeyObject } from 'node:crypto';
 import { certFingerprint, sshFingerprintOfBlob } from '../kit/pinning.js';
+import { ecdsaLabCertificate } from './tls-certificate.js';
 
 // Pinning is production code; re-exported here so that existing imports keep working.
 export { certFingerprint, normaliseCertFingerprint, sshFingerprintOfBlob } from '../kit/pinning.js';
@@ -98,30 +99,6 @@ export function sshFingerprint(id: Ed25519Identity): string {
   return sshFingerprintOfBlob(sshPublicBlob(id.publicRaw));
 }
 
-// ---- minimal DER writer for a self-signed Ed25519 X.509 v3 certificate ----
-
-function derLen(n: number): Buffer {
-  if (n < 0x80) return Buffer.from([n]);
-  const bytes: number[] = [];
-  while (n > 0) {
-    bytes.unshift(n & 0xff);
-    n >>= 8;
-  }
-  return Buffer.from([0x80 | bytes.length, ...bytes]);
-}
-function der(tag: number, ...parts: Buffer[]): Buffer {
-  const body = Buffer.concat(parts);
-  return Buffer.concat([Buffer.from([tag]), derLen(body.length), body]);
-}
-const seq = (...p: Buffer[]) => der(0x30, ...p);
-const set = (...p: Buffer[]) => der(0x31, ...p);
-const oid = (bytes: number[]) => der(0x06, Buffer.from(bytes));
-const utf8 = (s: string) => der(0x0c, Buffer.from(s, 'utf8'));
-const genTime = (s: string) => der(0x18, Buffer.from(s, 'ascii'));
-const OID_ED25519 = [0x2b, 0x65, 0x70];
-const OID_CN = [0x55, 0x04, 0x03];
-const OID_SAN = [0x55, 0x1d, 0x11];
-
 export interface LabCertificate {
   certPem: string;
   keyPem: string;
@@ -129,30 +106,8 @@ export interface LabCertificate {
   fingerprint256: string;
 }
 
-/** A self-signed certificate for `commonName`, valid 2020..2099, with SAN IP 127.0.0.1 and DNS localhost. */
+/** A self-signed ECDSA P-256 certificate for `commonName` (see ./tls-certificate.ts), valid 2020..2099, with SAN IP 127.0.0.1 and DNS localhost. */
 export function labCertificate(seedText: string, commonName: string): LabCertificate {
-  const id = ed25519FromSeed('tls:' + seedText);
-  const name = seq(set(seq(oid(OID_CN), utf8(commonName))));
-  const serial = der(0x02, Buffer.concat([Buffer.from([0x01]), createHash('sha256').update(seedText).digest().subarray(0, 8)]));
-  const algo = seq(oid(OID_ED25519));
-  const spki = seq(algo, der(0x03, Buffer.from([0]), id.publicRaw));
-  const san = seq(
-    oid(OID_SAN),
-    der(0x04, seq(der(0x82, Buffer.from('localhost')), der(0x87, Buffer.from([127, 0, 0, 1])))),
-  );
-  const tbs = seq(
-    der(0xa0, der(0x02, Buffer.from([2]))), // v3
-    serial,
-    algo,
-    name,
-    seq(genTime('20200101000000Z'), genTime('20991231235959Z')),
-    name,
-    spki,
-    der(0xa3, seq(san)),
-  );
-  const signature = sign(null, tbs, id.privateKey);
-  const cert = seq(tbs, algo, der(0x03, Buffer.from([0]), signature));
-  const certPem = `-----BEGIN CERTIFICATE-----\n${cert.toString('base64').replace(/.{1,64}/g, '$&\n')}-----END CERTIFICATE-----\n`;
-  const keyPem = id.privateKey.export({ format: 'pem', type: 'pkcs8' }).toString();
-  return { certPem, keyPem, fingerprint256: certFingerprint(cert) };
+  const cert = ecdsaLabCertificate(seedText, commonName);
+  return { certPem: cert.certPem, keyPem: cert.keyPem, fingerprint256: certFingerprint(cert.der) };
 }

@@ -214,11 +214,11 @@ describe('winrm authentication, pinning and transport security', function () {
     }
   });
 
-  it('refuses plain HTTP unless allowUnencrypted, and validateConnection says so', async () => {
+  it('refuses Basic over plain HTTP unless allowUnencrypted, and validateConnection says so; NTLM over HTTP needs no exception', async () => {
     const lab = await startLab({ transport: 'http', auth: 'basic' });
     try {
       const strict = { ...lab.target, connection: { ...lab.target.connection, allowUnencrypted: undefined } };
-      await assert.rejects(winrmDriver.connectReader(strict), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNENCRYPTED');
+      await assert.rejects(winrmDriver.connectReader(strict), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNENCRYPTED' && /auth: ntlm encrypts/.test(e.message));
       assert.deepEqual(lab.sim.simulator.stats, {});
     } finally {
       await lab.stop();
@@ -230,7 +230,9 @@ describe('winrm authentication, pinning and transport security', function () {
     const codes = (connection: Record<string, unknown>) => validateWinrmConnection(res(connection)).map((d) => `${d.severity} ${d.code}`);
     assert.deepEqual(codes({ transport: 'http', auth: 'basic', allowUnencrypted: true }), ['warning W_UNENCRYPTED']);
     assert.deepEqual(codes({ transport: 'http', auth: 'basic' }), ['error E_UNENCRYPTED']);
-    assert.deepEqual(codes({ transport: 'http' }), ['error E_UNENCRYPTED']);
+    assert.deepEqual(codes({ transport: 'http' }), [], 'NTLM over HTTP: every message is encrypted, no warning');
+    assert.deepEqual(codes({ transport: 'http', auth: 'ntlm', allowUnencrypted: true }), []);
+    assert.deepEqual(codes({ transport: 'http', tlsFingerprint: 'AB'.repeat(32) }), ['warning W_TLS_FINGERPRINT_UNUSED']);
     assert.deepEqual(codes({ transport: 'https', tlsFingerprint: 'AB:'.repeat(31) + 'AB' }), []);
     assert.deepEqual(codes({}), ['warning W_TLS_UNPINNED']);
     assert.deepEqual(codes({ tlsFingerprint: 'nope' }), ['error E_TLS_FINGERPRINT_FORMAT']);
@@ -266,6 +268,44 @@ describe('winrm fault injection', function () {
       await r.close();
     } finally {
       lab.sim.simulator.faults.latencyMs = 0;
+    }
+  });
+});
+
+describe('winrm host quotas (MaxConcurrentOperationsPerUser, MaxShellsPerUser)', function () {
+  this.timeout(30_000);
+
+  it('a shell that used up its operations is replaced, once, and the old one closed', async () => {
+    const lab = await startLab({ service: { maxConcurrentOperationsPerUser: 3 } });
+    try {
+      const desired = expand(['a', 'b', 'c', 'd', 'e'].map((n) => resource('User', `quota-${n}`, {})));
+      const changes = await converge(lab.target, desired);
+      assert.equal(changes.length, 5);
+      for (const n of ['a', 'b', 'c', 'd', 'e']) assert.ok(lab.sim.model.users.get(`quota-${n}`));
+      const { stats, shells } = lab.sim.simulator;
+      assert.ok(stats.Create! > 2, `${stats.Create} shells: the writer's shell was replaced when its quota ran out`);
+      assert.equal(stats.Create, stats.Delete, 'every shell was closed');
+      assert.equal(shells.size, 0);
+    } finally {
+      await lab.stop();
+    }
+  });
+
+  it('more sessions than MaxShellsPerUser: the host\'s refusal is reported as it is', async () => {
+    const lab = await startLab({ service: { maxShellsPerUser: 1 } });
+    try {
+      const first = await winrmDriver.connectReader(lab.target);
+      try {
+        await assert.rejects(
+          winrmDriver.connectReader(lab.target),
+          (e: Error) => e instanceof DriverError && /maximum number of 1 concurrent shells, which has been exceeded/.test(e.message),
+        );
+      } finally {
+        await first.close();
+      }
+      await (await winrmDriver.connectReader(lab.target)).close();
+    } finally {
+      await lab.stop();
     }
   });
 });

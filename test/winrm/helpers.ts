@@ -1,6 +1,7 @@
 /** Shared helpers of the WinRM tests: a lab target, and the conformance module's plan stage bound to the winrm driver and a Windows Server. */
 import type { Change, DesiredObject, Resource, TargetSpec, ChangeWriter } from '../../engine/types.js';
 import { simulateWinrm, winrmDriver, type RunningWinrmSimulator } from '../../providers/servers/winrm/index.js';
+import type { WinrmServiceConfig } from '../../providers/servers/winrm/simulator/host-auth.js';
 import type { WindowsModel } from '../../providers/servers/winrm/simulator/model.js';
 import {
   ENV,
@@ -26,8 +27,14 @@ export interface Lab {
   stop(): Promise<void>;
 }
 
-/** A simulated Windows host and a target pointing at it (pinned fingerprint for https). */
-export async function startLab(opts: { transport?: 'http' | 'https'; auth?: 'basic' | 'ntlm'; faults?: Record<string, unknown> } = {}): Promise<Lab> {
+/**
+ * A simulated Windows host and a target pointing at it (pinned fingerprint for
+ * https). Basic over HTTP gets allowUnencrypted (and so a host that allows
+ * it); `service` sets the host's WinRM service otherwise.
+ */
+export async function startLab(
+  opts: { transport?: 'http' | 'https'; auth?: 'basic' | 'ntlm'; faults?: Record<string, unknown>; service?: Partial<WinrmServiceConfig> } = {},
+): Promise<Lab> {
   const transport = opts.transport ?? 'https';
   const target: TargetSpec = {
     address: TARGET_ADDRESS,
@@ -43,10 +50,10 @@ export async function startLab(opts: { transport?: 'http' | 'https'; auth?: 'bas
       auth: opts.auth ?? 'ntlm',
       user: 'Administrator',
       password: PASSWORD,
-      ...(transport === 'http' ? { allowUnencrypted: true } : {}),
+      ...(transport === 'http' && opts.auth === 'basic' ? { allowUnencrypted: true } : {}),
     },
   };
-  const sim = await simulateWinrm(target, { faults: opts.faults });
+  const sim = await simulateWinrm(target, { faults: opts.faults, service: opts.service });
   target.connection.port = sim.port;
   if (sim.fingerprint) target.connection.tlsFingerprint = sim.fingerprint;
   return { sim, target, stop: () => sim.stop() };

@@ -46,12 +46,12 @@ export function validateWinrmConnection(res: Resource): Diagnostic[] {
   } else if (typeof c.password !== 'string' || !/^\$\{secret:[A-Za-z0-9_]+\}$/.test(c.password)) {
     out.push({ severity: 'error', code: 'E_PLAINTEXT_SECRET', message: `${res.address}: connection.password must be a secret reference \${secret:NAME}, not a literal`, pos: at('password') });
   }
-  if (transport === 'http') {
+  if (transport === 'http' && auth === 'basic') {
     if (c.allowUnencrypted === true) {
       out.push({
         severity: 'warning',
         code: 'W_UNENCRYPTED',
-        message: `${res.address}: WinRM over plain HTTP (${auth}): the SOAP messages${auth === 'basic' ? ' and the password' : ''} travel unencrypted; use transport: https with a pinned tlsFingerprint`,
+        message: `${res.address}: WinRM with Basic authentication over plain HTTP: the SOAP messages and the password travel unencrypted; use auth: ntlm (encrypted messages) or transport: https with a pinned tlsFingerprint`,
         pos: at('allowUnencrypted'),
       });
     } else {
@@ -59,12 +59,15 @@ export function validateWinrmConnection(res: Resource): Diagnostic[] {
         severity: 'error',
         code: 'E_UNENCRYPTED',
         message:
-          `${res.address}: WinRM over plain HTTP is refused: ${auth === 'basic' ? 'Basic auth would send the password in clear text' : 'einklang does not encrypt NTLM message bodies, so the data would travel in clear text'}. ` +
-          'Use transport: https with tlsFingerprint, or set connection.allowUnencrypted: true (the plan shows a warning).',
+          `${res.address}: WinRM with Basic authentication over plain HTTP is refused: the password and the data would travel in clear text. ` +
+          'Use auth: ntlm (einklang encrypts every message, as Windows requires by default), transport: https with tlsFingerprint, or set connection.allowUnencrypted: true (the plan shows a warning).',
         pos: at('transport'),
       });
     }
-  } else {
+  }
+  if (transport === 'http' && c.tlsFingerprint !== undefined) {
+    out.push({ severity: 'warning', code: 'W_TLS_FINGERPRINT_UNUSED', message: `${res.address}: connection.tlsFingerprint has no effect with transport: http (there is no certificate); did you mean transport: https?`, pos: at('tlsFingerprint') });
+  } else if (transport === 'https') {
     if (!c.tlsFingerprint) {
       out.push({ severity: 'warning', code: 'W_TLS_UNPINNED', message: `${res.address}: no connection.tlsFingerprint: the certificate must be trusted by the system CAs`, pos: at('transport') });
     } else if (typeof c.tlsFingerprint !== 'string' || !/^(sha256:)?([0-9A-Fa-f]{2}:?){31}[0-9A-Fa-f]{2}$/.test(c.tlsFingerprint.replace(/\s/g, ''))) {

@@ -7,6 +7,11 @@
  * One HTTP(S) connection and one remote shell per session, reused. Reading a
  * target is ONE PowerShell script for all requested objects. Values from
  * manifests travel as base64 JSON data, never as PowerShell source.
+ *
+ * Transport security (./transport.ts): `transport: http, auth: ntlm` (how
+ * Windows servers are set up by default) seals every message with the NTLM
+ * session key; HTTPS pins the certificate and binds NTLM to it. Only Basic
+ * over HTTP is unencrypted, and only with `allowUnencrypted: true`.
  */
 import type { Change, Driver, ReadResult, SessionOptions, TargetSpec } from '../../../engine/types.js';
 import { DriverError, objectKey } from '../../../engine/types.js';
@@ -213,8 +218,8 @@ async function connect(target: TargetSpec, opts: WinrmConnectOptions = {}): Prom
   const c = winrmConnection(target, opts);
   // messages start with the endpoint; the engine prefixes the target's address itself
   const label = `${c.https ? 'https' : 'http'}://${c.host}:${c.port}/wsman`;
-  if (!c.https && !c.allowUnencrypted) {
-    throw new DriverError(`${label}: WinRM over plain HTTP is refused without connection.allowUnencrypted: true (credentials or data would travel in clear text)`, {
+  if (!c.https && c.auth === 'basic' && !c.allowUnencrypted) {
+    throw new DriverError(`${label}: Basic authentication over plain HTTP is refused without connection.allowUnencrypted: true (the password and the data would travel in clear text; auth: ntlm encrypts them)`, {
       code: 'E_UNENCRYPTED',
     });
   }

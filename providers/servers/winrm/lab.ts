@@ -4,6 +4,7 @@
  */
 import type { RunningSimulator, TargetSpec } from '../../../engine/contract.js';
 import { WinrmSimulator, type WinrmFaults } from './simulator/server.js';
+import type { WinrmServiceConfig } from './simulator/host-auth.js';
 import { labCertificate } from '../../lab/identity.js';
 import { winrmConnection } from './connection.js';
 
@@ -24,7 +25,17 @@ export function labWinrmFingerprint(address: string, hostname: string): string {
   return labCertificate(address, hostname).fingerprint256;
 }
 
-export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<string, unknown>; port?: number } = {}): Promise<RunningWinrmSimulator> {
+/**
+ * A lab Windows host for a Server. It is set up as Windows leaves WinRM
+ * (AllowUnencrypted=false, Basic off, CbtHardeningLevel Relaxed) except where
+ * the manifest says the real host differs: `auth: basic` means its Basic auth
+ * is on, `allowUnencrypted: true` (with Basic over HTTP) means the host
+ * accepts unencrypted messages. `service` overrides that (tests).
+ */
+export async function simulateWinrm(
+  target: TargetSpec,
+  opts: { faults?: Record<string, unknown>; port?: number; service?: Partial<WinrmServiceConfig> } = {},
+): Promise<RunningWinrmSimulator> {
   const c = winrmConnection(target);
   const sim = new WinrmSimulator({
     host: '127.0.0.1',
@@ -34,7 +45,7 @@ export async function simulateWinrm(target: TargetSpec, opts: { faults?: Record<
     password: c.password,
     certSeed: target.address,
     hostname: target.spec?.hostname ?? target.name,
-    auth: [c.auth],
+    service: { basic: c.auth === 'basic', allowUnencrypted: c.auth === 'basic' && c.allowUnencrypted, ...opts.service },
     faults: (opts.faults ?? {}) as WinrmFaults,
   });
   await sim.start();

@@ -4,35 +4,73 @@
  * TCP connection once; later requests on the same keep-alive connection need
  * no Authorization header.
  *
- * Session security (signing/sealing of the SOAP bodies) is not implemented:
- * NTLM is used over HTTPS, or over HTTP only with allowUnencrypted.
+ * Beyond the bare NTLMv2 response this does what Windows clients do and what
+ * a default Windows host relies on:
+ * - Key exchange (2.2.1.3 EncryptedRandomSessionKey, 3.1.5.1.2): a random
+ *   ExportedSessionKey, RC4-encrypted with the KeyExchangeKey (for NTLMv2 the
+ *   SessionBaseKey = HMAC_MD5(NTOWFv2, NTProofStr), 3.3.2). It keys the
+ *   session security of ./ntlm-seal.ts (message encryption over HTTP).
+ * - MIC (2.2.1.3, 3.1.5.1.2): when the challenge carries MsvAvTimestamp the
+ *   client sets MsvAvFlags 0x2 and puts HMAC_MD5(ExportedSessionKey,
+ *   NEGOTIATE || CHALLENGE || AUTHENTICATE-with-zero-MIC) at offset 72; the
+ *   LmChallengeResponse is then Z(24).
+ * - Channel binding (2.2.2.1 MsvAvChannelBindings, 3.1.5.1.2): over HTTPS the
+ *   MD5 of the gss_channel_bindings_struct of ./channel-binding.ts, which a
+ *   host with CbtHardeningLevel=Strict requires.
+ * Checked against python3-ntlm-auth 1.4.0 (messages.py, compute_response.py:
+ * same layout, MIC and channel binding AV pairs), whose requests-ntlm/pywinrm
+ * stack the tests run against the simulator that verifies with this module.
  */
 import { createHmac, randomBytes } from 'node:crypto';
 import { md4 } from './md4.js';
+import { Rc4 } from './rc4.js';
 
 const SIGNATURE = Buffer.from('NTLMSSP\0', 'latin1');
 
 export const NTLM_FLAGS = {
   UNICODE: 0x00000001,
   REQUEST_TARGET: 0x00000004,
+  SIGN: 0x00000010,
+  SEAL: 0x00000020,
   NTLM: 0x00000200,
   ALWAYS_SIGN: 0x00008000,
   TARGET_TYPE_SERVER: 0x00020000,
   EXTENDED_SESSIONSECURITY: 0x00080000,
   TARGET_INFO: 0x00800000,
+  VERSION: 0x02000000,
   N128: 0x20000000,
+  KEY_EXCH: 0x40000000,
   N56: 0x80000000,
 } as const;
+
+/** AV_PAIR ids (2.2.2.1). */
+const AV = { EOL: 0, NB_COMPUTER: 1, NB_DOMAIN: 2, DNS_COMPUTER: 3, FLAGS: 6, TIMESTAMP: 7, CHANNEL_BINDINGS: 10 } as const;
+const AV_FLAG_MIC = 0x2;
 
 const CLIENT_FLAGS =
   NTLM_FLAGS.UNICODE |
   NTLM_FLAGS.REQUEST_TARGET |
+  NTLM_FLAGS.SIGN |
+  NTLM_FLAGS.SEAL |
   NTLM_FLAGS.NTLM |
   NTLM_FLAGS.ALWAYS_SIGN |
   NTLM_FLAGS.EXTENDED_SESSIONSECURITY |
   NTLM_FLAGS.TARGET_INFO |
+  NTLM_FLAGS.VERSION |
   NTLM_FLAGS.N128 |
+  NTLM_FLAGS.KEY_EXCH |
   NTLM_FLAGS.N56;
+
+/** What the simulator's CHALLENGE always says: Unicode, NTLM, target info and version, the target is a server (a workgroup Windows host). */
+const SERVER_BASE_FLAGS = NTLM_FLAGS.UNICODE | NTLM_FLAGS.REQUEST_TARGET | NTLM_FLAGS.NTLM | NTLM_FLAGS.TARGET_INFO | NTLM_FLAGS.VERSION | NTLM_FLAGS.TARGET_TYPE_SERVER;
+/** ... and what it grants only when the NEGOTIATE asked for it (3.2.5.1.1: the server answers with the options both support). */
+const SERVER_OPTIONAL_FLAGS =
+  NTLM_FLAGS.SIGN | NTLM_FLAGS.SEAL | NTLM_FLAGS.ALWAYS_SIGN | NTLM_FLAGS.EXTENDED_SESSIONSECURITY | NTLM_FLAGS.N128 | NTLM_FLAGS.KEY_EXCH | NTLM_FLAGS.N56;
+
+/** VERSION structure (2.2.2.10): 6.1 build 7601, NTLM revision 15 (what both Windows and ntlm-auth send). */
+const VERSION = Buffer.from([6, 1, 0xb1, 0x1d, 0, 0, 0, 0x0f]);
+
+const hmacMd5 = (key: Buffer, ...data: Buffer[]) => createHmac('md5', key).update(Buffer.concat(data)).digest();
 
 function secBuf(buf: Buffer, len: number, offset: number): void {
   buf.writeUInt16LE(len, 0);
@@ -54,6 +92,30 @@ function checkHeader(msg: Buffer, type: number): void {
   }
 }
 
+/** AV_PAIR list (2.2.2.1) -> [id, value] in order, without the terminating MsvAvEOL. */
+export function parseAvPairs(info: Buffer): [number, Buffer][] {
+  const out: [number, Buffer][] = [];
+  for (let i = 0; i + 4 <= info.length; ) {
+    const id = info.readUInt16LE(i);
+    const len = info.readUInt16LE(i + 2);
+    if (id === AV.EOL) return out;
+    if (i + 4 + len > info.length) throw new Error('NTLM AV_PAIR out of range');
+    out.push([id, info.subarray(i + 4, i + 4 + len)]);
+    i += 4 + len;
+  }
+  throw new Error('NTLM AV_PAIR list without MsvAvEOL');
+}
+
+function avPairs(pairs: [number, Buffer][]): Buffer {
+  const parts = [...pairs, [AV.EOL, Buffer.alloc(0)] as [number, Buffer]].map(([id, v]) => {
+    const h = Buffer.alloc(4);
+    h.writeUInt16LE(id, 0);
+    h.writeUInt16LE(v.length, 2);
+    return Buffer.concat([h, v]);
+  });
+  return Buffer.concat(parts);
+}
+
 /** `DOMAIN\user` -> {domain, user}; `user@domain` stays whole (UPN), domain ''. */
 export function splitUser(user: string): { domain: string; user: string } {
   const i = user.indexOf('\\');
@@ -66,47 +128,7 @@ export function ntHash(password: string): Buffer {
 }
 
 export function ntowfv2(password: string, user: string, domain: string): Buffer {
-  return createHmac('md5', ntHash(password))
-    .update(Buffer.from(user.toUpperCase() + domain, 'utf16le'))
-    .digest();
-}
-
-// ------------------------------------------------------------------ client
-
-export function negotiateMessage(): Buffer {
-  const m = Buffer.alloc(32);
-  SIGNATURE.copy(m, 0);
-  m.writeUInt32LE(1, 8);
-  m.writeUInt32LE(CLIENT_FLAGS >>> 0, 12);
-  secBuf(m.subarray(16), 0, 32);
-  secBuf(m.subarray(24), 0, 32);
-  return m;
-}
-
-export interface ChallengeMessage {
-  flags: number;
-  serverChallenge: Buffer;
-  targetName: string;
-  targetInfo: Buffer;
-}
-
-export function parseChallenge(msg: Buffer): ChallengeMessage {
-  checkHeader(msg, 2);
-  if (msg.length < 48) throw new Error('NTLM challenge truncated');
-  const flags = msg.readUInt32LE(20);
-  const targetName = readSecBuf(msg, 12).toString(flags & NTLM_FLAGS.UNICODE ? 'utf16le' : 'latin1');
-  return { flags, serverChallenge: Buffer.from(msg.subarray(24, 32)), targetName, targetInfo: Buffer.from(readSecBuf(msg, 40)) };
-}
-
-function avTimestamp(targetInfo: Buffer): Buffer | null {
-  for (let i = 0; i + 4 <= targetInfo.length; ) {
-    const id = targetInfo.readUInt16LE(i);
-    const len = targetInfo.readUInt16LE(i + 2);
-    if (id === 0) break;
-    if (id === 7 && len === 8) return targetInfo.subarray(i + 4, i + 12);
-    i += 4 + len;
-  }
-  return null;
+  return hmacMd5(ntHash(password), Buffer.from(user.toUpperCase() + domain, 'utf16le'));
 }
 
 function fileTimeNow(): Buffer {
@@ -116,69 +138,124 @@ function fileTimeNow(): Buffer {
   return b;
 }
 
-export function authenticateMessage(
-  challenge: ChallengeMessage,
-  userName: string,
-  password: string,
-  workstation = '',
-  clientChallenge: Buffer = randomBytes(8),
-): Buffer {
+// ------------------------------------------------------------------ client
+
+export function negotiateMessage(): Buffer {
+  const m = Buffer.alloc(40);
+  SIGNATURE.copy(m, 0);
+  m.writeUInt32LE(1, 8);
+  m.writeUInt32LE(CLIENT_FLAGS >>> 0, 12);
+  secBuf(m.subarray(16), 0, 40);
+  secBuf(m.subarray(24), 0, 40);
+  VERSION.copy(m, 32);
+  return m;
+}
+
+export interface ChallengeMessage {
+  flags: number;
+  serverChallenge: Buffer;
+  targetName: string;
+  targetInfo: Buffer;
+  /** The message as received (the MIC covers it). */
+  raw: Buffer;
+}
+
+export function parseChallenge(msg: Buffer): ChallengeMessage {
+  checkHeader(msg, 2);
+  if (msg.length < 48) throw new Error('NTLM challenge truncated');
+  const flags = msg.readUInt32LE(20);
+  const targetName = readSecBuf(msg, 12).toString(flags & NTLM_FLAGS.UNICODE ? 'utf16le' : 'latin1');
+  const targetInfo = Buffer.from(readSecBuf(msg, 40));
+  parseAvPairs(targetInfo); // well-formed, or refuse here
+  return { flags, serverChallenge: Buffer.from(msg.subarray(24, 32)), targetName, targetInfo, raw: Buffer.from(msg) };
+}
+
+export interface AuthenticateOptions {
+  /** The NEGOTIATE message this client sent (for the MIC). */
+  negotiate: Buffer;
+  /** MD5 of the gss_channel_bindings_struct (./channel-binding.ts); omitted over HTTP. */
+  channelBindings?: Buffer;
+  workstation?: string;
+  /** Fixed randomness, for tests. */
+  clientChallenge?: Buffer;
+  exportedSessionKey?: Buffer;
+}
+
+export interface NtlmClientResult {
+  message: Buffer;
+  /** Flags both sides agreed on (the AUTHENTICATE's NegotiateFlags). */
+  flags: number;
+  /** Key of the session security (./ntlm-seal.ts). */
+  exportedSessionKey: Buffer;
+}
+
+export function authenticateMessage(challenge: ChallengeMessage, userName: string, password: string, o: AuthenticateOptions): NtlmClientResult {
   const { domain, user } = splitUser(userName);
   const key = ntowfv2(password, user, domain);
-  const ts = avTimestamp(challenge.targetInfo) ?? fileTimeNow();
-  const temp = Buffer.concat([
-    Buffer.from([1, 1, 0, 0, 0, 0, 0, 0]),
-    ts,
-    clientChallenge,
-    Buffer.alloc(4),
-    challenge.targetInfo,
-    Buffer.alloc(4),
-  ]);
-  const proof = createHmac('md5', key).update(Buffer.concat([challenge.serverChallenge, temp])).digest();
-  const nt = Buffer.concat([proof, temp]);
-  const lm = Buffer.concat([
-    createHmac('md5', key).update(Buffer.concat([challenge.serverChallenge, clientChallenge])).digest(),
-    clientChallenge,
-  ]);
-  const fields = [
-    lm,
-    nt,
-    Buffer.from(domain, 'utf16le'),
-    Buffer.from(user, 'utf16le'),
-    Buffer.from(workstation, 'utf16le'),
-    Buffer.alloc(0),
-  ];
-  const header = Buffer.alloc(64);
+  const clientChallenge = o.clientChallenge ?? randomBytes(8);
+  const serverPairs = parseAvPairs(challenge.targetInfo);
+  const timestamp = serverPairs.find(([id]) => id === AV.TIMESTAMP)?.[1];
+  const withMic = timestamp !== undefined && timestamp.length === 8;
+  const pairs = serverPairs.filter(([id]) => id !== AV.FLAGS && id !== AV.CHANNEL_BINDINGS);
+  if (withMic) {
+    const f = Buffer.alloc(4);
+    f.writeUInt32LE(AV_FLAG_MIC);
+    pairs.push([AV.FLAGS, f]);
+  }
+  if (o.channelBindings) pairs.push([AV.CHANNEL_BINDINGS, o.channelBindings]);
+  const temp = Buffer.concat([Buffer.from([1, 1, 0, 0, 0, 0, 0, 0]), withMic ? timestamp : fileTimeNow(), clientChallenge, Buffer.alloc(4), avPairs(pairs), Buffer.alloc(4)]);
+  const ntProof = hmacMd5(key, challenge.serverChallenge, temp);
+  const nt = Buffer.concat([ntProof, temp]);
+  // 3.1.5.1.2: with MsvAvTimestamp the client sends Z(24) instead of the LMv2 response
+  const lm = withMic ? Buffer.alloc(24) : Buffer.concat([hmacMd5(key, challenge.serverChallenge, clientChallenge), clientChallenge]);
+  const flags = (challenge.flags & CLIENT_FLAGS) >>> 0;
+  const keyExchangeKey = hmacMd5(key, ntProof); // SessionBaseKey; KXKEY for NTLMv2
+  let exportedSessionKey: Buffer = keyExchangeKey;
+  let encryptedRandomSessionKey: Buffer = Buffer.alloc(0);
+  if (flags & NTLM_FLAGS.KEY_EXCH) {
+    exportedSessionKey = o.exportedSessionKey ?? randomBytes(16);
+    encryptedRandomSessionKey = new Rc4(keyExchangeKey).update(exportedSessionKey);
+  }
+  const fields = [lm, nt, Buffer.from(domain, 'utf16le'), Buffer.from(user, 'utf16le'), Buffer.from(o.workstation ?? '', 'utf16le'), encryptedRandomSessionKey];
+  // header: 64 bytes of fields and flags, VERSION (8), MIC (16)
+  const header = Buffer.alloc(88);
   SIGNATURE.copy(header, 0);
   header.writeUInt32LE(3, 8);
-  let off = 64;
-  fields.forEach((f, i) => {
-    secBuf(header.subarray(12 + i * 8), f.length, off);
-    off += f.length;
-  });
-  header.writeUInt32LE((challenge.flags & CLIENT_FLAGS) >>> 0, 60);
-  return Buffer.concat([header, ...fields]);
+  // payload order: domain, user, workstation, lm, nt, session key (as Windows and ntlm-auth lay it out)
+  const order = [2, 3, 4, 0, 1, 5];
+  const offsets: number[] = [];
+  let off = 88;
+  for (const i of order) {
+    offsets[i] = off;
+    off += fields[i].length;
+  }
+  fields.forEach((f, i) => secBuf(header.subarray(12 + i * 8), f.length, offsets[i]));
+  header.writeUInt32LE(flags, 60);
+  VERSION.copy(header, 64);
+  const message = Buffer.concat([header, ...order.map((i) => fields[i])]);
+  if (withMic) hmacMd5(exportedSessionKey, o.negotiate, challenge.raw, message).copy(message, 72);
+  return { message, flags, exportedSessionKey };
 }
 
 // ------------------------------------------------------------------ server
 
-export function challengeMessage(serverChallenge: Buffer, targetName: string): Buffer {
+/** A CHALLENGE for a NEGOTIATE that asked for `clientFlags`. */
+export function challengeMessage(serverChallenge: Buffer, targetName: string, clientFlags: number): Buffer {
   const name = Buffer.from(targetName, 'utf16le');
-  const av = (id: number, v: Buffer) => {
-    const h = Buffer.alloc(4);
-    h.writeUInt16LE(id, 0);
-    h.writeUInt16LE(v.length, 2);
-    return Buffer.concat([h, v]);
-  };
-  const targetInfo = Buffer.concat([av(2, name), av(1, name), av(7, fileTimeNow()), av(0, Buffer.alloc(0))]);
+  const targetInfo = avPairs([
+    [AV.NB_DOMAIN, name],
+    [AV.NB_COMPUTER, name],
+    [AV.DNS_COMPUTER, Buffer.from(targetName.toLowerCase(), 'utf16le')],
+    [AV.TIMESTAMP, fileTimeNow()],
+  ]);
   const header = Buffer.alloc(56);
   SIGNATURE.copy(header, 0);
   header.writeUInt32LE(2, 8);
   secBuf(header.subarray(12), name.length, 56);
-  header.writeUInt32LE((CLIENT_FLAGS | NTLM_FLAGS.TARGET_TYPE_SERVER) >>> 0, 20);
+  header.writeUInt32LE((SERVER_BASE_FLAGS | (clientFlags & SERVER_OPTIONAL_FLAGS)) >>> 0, 20);
   serverChallenge.copy(header, 24);
   secBuf(header.subarray(40), targetInfo.length, 56 + name.length);
-  header.set([6, 1, 0x7c, 0x1d, 0, 0, 0, 0x0f], 48); // version 6.1 build 7580, NTLM rev 15
+  VERSION.copy(header, 48);
   return Buffer.concat([header, name, targetInfo]);
 }
 
@@ -187,27 +264,62 @@ export interface AuthenticateMessage {
   user: string;
   workstation: string;
   ntResponse: Buffer;
+  encryptedRandomSessionKey: Buffer;
+  flags: number;
+  /** The client's AV pairs from the NTLMv2 response (channel bindings, MIC flag). */
+  avPairs: [number, Buffer][];
+  raw: Buffer;
 }
 
 export function parseAuthenticate(msg: Buffer): AuthenticateMessage {
   checkHeader(msg, 3);
   if (msg.length < 64) throw new Error('NTLM authenticate truncated');
+  const ntResponse = Buffer.from(readSecBuf(msg, 20));
+  // NTLMv2_RESPONSE: NTProofStr (16), then NTLMv2_CLIENT_CHALLENGE whose AV pairs start at byte 28 of it
+  const avPairList = ntResponse.length >= 48 ? parseAvPairs(ntResponse.subarray(44)) : [];
   return {
-    ntResponse: Buffer.from(readSecBuf(msg, 20)),
+    ntResponse,
     domain: readSecBuf(msg, 28).toString('utf16le'),
     user: readSecBuf(msg, 36).toString('utf16le'),
     workstation: readSecBuf(msg, 44).toString('utf16le'),
+    encryptedRandomSessionKey: Buffer.from(readSecBuf(msg, 52)),
+    flags: msg.readUInt32LE(60),
+    avPairs: avPairList,
+    raw: Buffer.from(msg),
   };
 }
 
-/** True when the NTLMv2 response proves knowledge of `password` for this challenge. */
-export function verifyAuthenticate(auth: AuthenticateMessage, serverChallenge: Buffer, password: string): boolean {
-  if (auth.ntResponse.length < 48) return false; // NTLMv1 is not accepted
+/** The client's MsvAvChannelBindings, or null when it sent none (absent or Z(16), 3.1.5.1.2). */
+export function clientChannelBindings(auth: AuthenticateMessage): Buffer | null {
+  const v = auth.avPairs.find(([id]) => id === AV.CHANNEL_BINDINGS)?.[1];
+  return v && v.length === 16 && !v.equals(Buffer.alloc(16)) ? v : null;
+}
+
+export type VerifyResult = { ok: true; exportedSessionKey: Buffer; flags: number } | { ok: false; reason: 'credentials' | 'mic' };
+
+/**
+ * Checks an AUTHENTICATE against the password the server knows: the NTLMv2
+ * proof, then (with key exchange) recovers the ExportedSessionKey, then the
+ * MIC when the client flagged one. Channel bindings are the caller's policy
+ * (clientChannelBindings).
+ */
+export function verifyAuthenticate(auth: AuthenticateMessage, serverChallenge: Buffer, password: string, exchange?: { negotiate: Buffer; challenge: Buffer }): VerifyResult {
+  if (auth.ntResponse.length < 48) return { ok: false, reason: 'credentials' }; // NTLMv1 is not accepted
   const key = ntowfv2(password, auth.user, auth.domain);
   const proof = auth.ntResponse.subarray(0, 16);
   const temp = auth.ntResponse.subarray(16);
-  const want = createHmac('md5', key).update(Buffer.concat([serverChallenge, temp])).digest();
-  return want.equals(proof);
+  if (!hmacMd5(key, serverChallenge, temp).equals(proof)) return { ok: false, reason: 'credentials' };
+  const keyExchangeKey = hmacMd5(key, proof);
+  const exportedSessionKey =
+    auth.flags & NTLM_FLAGS.KEY_EXCH && auth.encryptedRandomSessionKey.length === 16 ? new Rc4(keyExchangeKey).update(auth.encryptedRandomSessionKey) : keyExchangeKey;
+  const avFlags = auth.avPairs.find(([id]) => id === AV.FLAGS)?.[1];
+  if (avFlags && avFlags.length === 4 && avFlags.readUInt32LE(0) & AV_FLAG_MIC) {
+    if (!exchange || auth.raw.length < 88) return { ok: false, reason: 'mic' };
+    const zeroed = Buffer.from(auth.raw);
+    zeroed.fill(0, 72, 88);
+    if (!hmacMd5(exportedSessionKey, exchange.negotiate, exchange.challenge, zeroed).equals(auth.raw.subarray(72, 88))) return { ok: false, reason: 'mic' };
+  }
+  return { ok: true, exportedSessionKey, flags: auth.flags };
 }
 
 /** `Negotiate <base64>` / `NTLM <base64>` -> bytes, or null. */

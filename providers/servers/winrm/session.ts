@@ -43,21 +43,32 @@ export class WinrmSession {
   }
 
   async open(): Promise<string> {
-    if (!this.shellId) this.shellId = parseShellId(await this.t.post(createShellRequest(this.t.url)));
+    if (!this.shellId) this.shellId = parseShellId(await this.t.post(createShellRequest(this.t)));
     return this.shellId;
   }
 
-  /** Runs one command in the shared shell. Retries once in a fresh shell if the server lost the shell. */
+  /**
+   * Runs one command in the shared shell. Starts over in a fresh shell once
+   * when the host lost the shell, or when the shell has used up the host's
+   * MaxConcurrentOperationsPerUser: Windows counts every command of a text
+   * shell until the shell is deleted (MS-WSMV note <118>; Ansible recreates
+   * the shell the same way, ansible/ansible PR 83656).
+   */
   async run(command: string, args: string[], stdin?: Buffer): Promise<CommandResult> {
     await this.open();
     let commandId: string;
     try {
-      commandId = parseCommandId(await this.t.post(commandRequest(this.t.url, this.shellId!, command, args)));
+      commandId = parseCommandId(await this.t.post(commandRequest(this.t, this.shellId!, command, args)));
     } catch (e) {
-      if (!(e instanceof WsmanFault && e.wsmanCode === FAULT_CODE.shellNotFound)) throw this.wrap(e);
-      this.shellId = null; // the shell timed out or was closed on the server: make a new one
-      await this.open();
-      commandId = parseCommandId(await this.t.post(commandRequest(this.t.url, this.shellId!, command, args)).catch((e2) => {
+      const code = e instanceof WsmanFault ? e.wsmanCode : undefined;
+      if (code !== FAULT_CODE.shellNotFound && code !== FAULT_CODE.quotaMaxOperations) throw this.wrap(e);
+      const old = this.shellId!;
+      this.shellId = null;
+      if (code === FAULT_CODE.quotaMaxOperations) await this.t.post(deleteShellRequest(this.t, old)).catch(() => undefined);
+      await this.open().catch((e2) => {
+        throw this.wrap(e2);
+      });
+      commandId = parseCommandId(await this.t.post(commandRequest(this.t, this.shellId!, command, args)).catch((e2) => {
         throw this.wrap(e2);
       }));
     }
@@ -66,7 +77,7 @@ export class WinrmSession {
       if (stdin) {
         for (let off = 0; off < stdin.length || off === 0; off += STDIN_CHUNK) {
           const end = off + STDIN_CHUNK >= stdin.length;
-          await this.t.post(sendRequest(this.t.url, shellId, commandId, stdin.subarray(off, off + STDIN_CHUNK), end));
+          await this.t.post(sendRequest(this.t, shellId, commandId, stdin.subarray(off, off + STDIN_CHUNK), end));
           if (end) break;
         }
       }
@@ -75,7 +86,7 @@ export class WinrmSession {
       for (let i = 0; i < MAX_RECEIVES; i++) {
         let chunk;
         try {
-          chunk = parseReceive(await this.t.post(receiveRequest(this.t.url, shellId, commandId)));
+          chunk = parseReceive(await this.t.post(receiveRequest(this.t, shellId, commandId)));
         } catch (e) {
           // A long-running command: Windows answers w:TimedOut after OperationTimeout; ask again.
           if (e instanceof WsmanFault && e.wsmanCode === FAULT_CODE.timedOut) continue;
@@ -84,7 +95,7 @@ export class WinrmSession {
         stdout.push(...chunk.stdout);
         stderr.push(...chunk.stderr);
         if (chunk.done) {
-          await this.t.post(signalRequest(this.t.url, shellId, commandId)).catch(() => undefined);
+          await this.t.post(signalRequest(this.t, shellId, commandId)).catch(() => undefined);
           return { stdout: Buffer.concat(stdout), stderr: Buffer.concat(stderr), exitCode: chunk.exitCode ?? 0 };
         }
       }
@@ -108,7 +119,7 @@ export class WinrmSession {
     const id = this.shellId;
     this.shellId = null;
     try {
-      if (id) await this.t.post(deleteShellRequest(this.t.url, id));
+      if (id) await this.t.post(deleteShellRequest(this.t, id));
     } catch {
       /* the shell dies with its idle timeout anyway */
     } finally {

@@ -41,21 +41,31 @@ export const FAULT_CODE = {
   timedOut: 2150858793,
   accessDenied: 5,
   internal: 2150858752,
+  /** ERROR_WSMAN_QUOTA_MAX_SHELLUSERS: "This user is allowed a maximum number of N concurrent shells" (hashicorp/vagrant issue 7489). */
+  quotaMaxShells: 2150859173,
+  /** ERROR_WSMAN_QUOTA_MAX_OPERATIONS: "... maximum number of N concurrent operations" (ansible/ansible PR 83656). */
+  quotaMaxOperations: 2150859174,
 } as const;
 
 // ------------------------------------------------------------ client side
+
+/** Where envelopes go, and how long the server may hold one (the envelopes' `To` and `OperationTimeout`). */
+export interface WsmanEndpoint {
+  /** The endpoint URL (`http(s)://host:port/wsman`). */
+  readonly url: string;
+  /** ISO 8601 duration for w:OperationTimeout, e.g. `PT50S` (default PT60S, Windows' MaxTimeoutms). */
+  readonly operationTimeout?: string;
+}
 
 const REQ_NS =
   `xmlns:env="${NS.s}" xmlns:a="${NS.a}" xmlns:w="${NS.w}" xmlns:p="${NS.p}" ` +
   `xmlns:rsp="${NS.rsp}" xmlns:x="${NS.x}"`;
 
 export interface RequestHeader {
-  to: string;
+  at: WsmanEndpoint;
   action: string;
   shellId?: string;
   messageId?: string;
-  /** ISO 8601 duration, e.g. PT60S. */
-  operationTimeout?: string;
   options?: Record<string, string>;
   maxEnvelopeSize?: number;
 }
@@ -71,13 +81,13 @@ export function requestEnvelope(h: RequestHeader, body: string): string {
     : '';
   return (
     `<?xml version="1.0" encoding="utf-8"?>\n<env:Envelope ${REQ_NS}><env:Header>` +
-    `<a:To>${esc(h.to)}</a:To>` +
+    `<a:To>${esc(h.at.url)}</a:To>` +
     `<a:ReplyTo><a:Address mustUnderstand="true">${ANONYMOUS}</a:Address></a:ReplyTo>` +
     `<w:MaxEnvelopeSize mustUnderstand="true">${h.maxEnvelopeSize ?? 153600}</w:MaxEnvelopeSize>` +
     `<a:MessageID>uuid:${h.messageId ?? randomUUID()}</a:MessageID>` +
     `<w:Locale mustUnderstand="false" xml:lang="en-US"/>` +
     `<p:DataLocale mustUnderstand="false" xml:lang="en-US"/>` +
-    `<w:OperationTimeout>${h.operationTimeout ?? 'PT60S'}</w:OperationTimeout>` +
+    `<w:OperationTimeout>${h.at.operationTimeout ?? 'PT60S'}</w:OperationTimeout>` +
     `<w:ResourceURI mustUnderstand="true">${RESOURCE_CMD}</w:ResourceURI>` +
     `<a:Action mustUnderstand="true">${h.action}</a:Action>` +
     selector +
@@ -86,45 +96,45 @@ export function requestEnvelope(h: RequestHeader, body: string): string {
   );
 }
 
-export function createShellRequest(to: string, codepage = 65001): string {
+export function createShellRequest(at: WsmanEndpoint, codepage = 65001): string {
   return requestEnvelope(
-    { to, action: ACTION.create, options: { WINRS_NOPROFILE: 'TRUE', WINRS_CODEPAGE: String(codepage) } },
+    { at, action: ACTION.create, options: { WINRS_NOPROFILE: 'TRUE', WINRS_CODEPAGE: String(codepage) } },
     '<rsp:Shell><rsp:InputStreams>stdin</rsp:InputStreams><rsp:OutputStreams>stdout stderr</rsp:OutputStreams></rsp:Shell>',
   );
 }
 
-export function commandRequest(to: string, shellId: string, command: string, args: string[] = []): string {
+export function commandRequest(at: WsmanEndpoint, shellId: string, command: string, args: string[] = []): string {
   return requestEnvelope(
-    { to, action: ACTION.command, shellId, options: { WINRS_CONSOLEMODE_STDIN: 'TRUE', WINRS_SKIP_CMD_SHELL: 'TRUE' } },
+    { at, action: ACTION.command, shellId, options: { WINRS_CONSOLEMODE_STDIN: 'TRUE', WINRS_SKIP_CMD_SHELL: 'TRUE' } },
     `<rsp:CommandLine><rsp:Command>${esc(command)}</rsp:Command>` +
       args.map((a) => `<rsp:Arguments>${esc(a)}</rsp:Arguments>`).join('') +
       '</rsp:CommandLine>',
   );
 }
 
-export function sendRequest(to: string, shellId: string, commandId: string, data: Buffer, end: boolean): string {
+export function sendRequest(at: WsmanEndpoint, shellId: string, commandId: string, data: Buffer, end: boolean): string {
   return requestEnvelope(
-    { to, action: ACTION.send, shellId },
+    { at, action: ACTION.send, shellId },
     `<rsp:Send><rsp:Stream Name="stdin" CommandId="${esc(commandId)}"${end ? ' End="true"' : ''}>${data.toString('base64')}</rsp:Stream></rsp:Send>`,
   );
 }
 
-export function receiveRequest(to: string, shellId: string, commandId: string): string {
+export function receiveRequest(at: WsmanEndpoint, shellId: string, commandId: string): string {
   return requestEnvelope(
-    { to, action: ACTION.receive, shellId },
+    { at, action: ACTION.receive, shellId },
     `<rsp:Receive><rsp:DesiredStream CommandId="${esc(commandId)}">stdout stderr</rsp:DesiredStream></rsp:Receive>`,
   );
 }
 
-export function signalRequest(to: string, shellId: string, commandId: string, code = SIGNAL_TERMINATE): string {
+export function signalRequest(at: WsmanEndpoint, shellId: string, commandId: string, code = SIGNAL_TERMINATE): string {
   return requestEnvelope(
-    { to, action: ACTION.signal, shellId },
+    { at, action: ACTION.signal, shellId },
     `<rsp:Signal CommandId="${esc(commandId)}"><rsp:Code>${esc(code)}</rsp:Code></rsp:Signal>`,
   );
 }
 
-export function deleteShellRequest(to: string, shellId: string): string {
-  return requestEnvelope({ to, action: ACTION.delete, shellId }, '');
+export function deleteShellRequest(at: WsmanEndpoint, shellId: string): string {
+  return requestEnvelope({ at, action: ACTION.delete, shellId }, '');
 }
 
 /** A SOAP fault as Windows reports it. */
@@ -232,7 +242,16 @@ export interface ParsedRequest {
   resourceUri: string;
   shellId?: string;
   options: Record<string, string>;
+  /** w:OperationTimeout in ms, when the request gives one. */
+  operationTimeoutMs?: number;
   body: XmlElement;
+}
+
+/** `PT20S`, `PT0.5S`, `PT1M30S` (the xs:duration form WS-Man uses for timeouts) -> ms; undefined for anything else. */
+export function durationMs(iso: string): number | undefined {
+  const m = /^PT(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d+)?)S)?$/.exec(iso.trim());
+  if (!m || (!m[1] && !m[2] && !m[3])) return undefined;
+  return Math.round(((Number(m[1] ?? 0) * 60 + Number(m[2] ?? 0)) * 60 + Number(m[3] ?? 0)) * 1000);
 }
 
 export function parseRequest(xml: string): ParsedRequest {
@@ -250,6 +269,7 @@ export function parseRequest(xml: string): ParsedRequest {
     resourceUri: child(header, NS.w, 'ResourceURI')?.text.trim() ?? '',
     shellId: selectors.find((s) => attr(s, 'Name') === 'ShellId')?.text.trim(),
     options,
+    operationTimeoutMs: durationMs(child(header, NS.w, 'OperationTimeout')?.text ?? ''),
     body,
   };
 }
