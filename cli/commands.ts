@@ -14,6 +14,7 @@ import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
 import { defaultCatalog } from './catalog.js';
 import { timings } from '../engine/timings.js';
+import { redactOutput } from './redact-output.js';
 
 export class UsageError extends Error {}
 
@@ -45,9 +46,12 @@ function int(opts: Opts, name: string, dflt: number): number {
   return n;
 }
 
+/** The zone's secrets; every one of them is redacted by value from everything the run prints. */
 function secretsFor(zone: 'school' | 'administration', opts: Opts): Secrets {
   const dir = (opts['secrets-dir'] as string | undefined) ?? process.env.EINKLANG_SECRETS_DIR;
-  return new Secrets({ zone, dir: dir ? resolve(dir) : undefined });
+  const secrets = new Secrets({ zone, dir: dir ? resolve(dir) : undefined }).redactAll();
+  redactOutput(secrets);
+  return secrets;
 }
 
 function needPaths(args: string[], verb: string): void {
@@ -69,7 +73,7 @@ async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb
     timeoutMs: int(opts, 'timeout', 30) * 1000,
     progress: (e) => progress.update(verb, e.done, e.total, e.target, e.ok, e.message),
     author: resolveAuthor(opts.author as string | undefined),
-    policies: (changes) => planPolicies(ws, changes, validated),
+    policies: (changes, observed) => planPolicies(ws, changes, validated, observed),
     approvalsRequired: rules,
   });
 }

@@ -85,7 +85,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
   try {
     for (const c of plan.changes) {
       for (const s of c.secrets ?? []) {
-        if (opts.secrets.hash(s.name) !== s.sha256) report.refused.push(`plan is stale: re-plan (secret ${s.name} used by ${c.address} changed since the plan was made)`);
+        if (typeof plan.secretSalt !== 'string' || opts.secrets.fingerprint(s.name, plan.secretSalt) !== s.fingerprint) report.refused.push(`plan is stale: re-plan (secret ${s.name} used by ${c.address} changed since the plan was made)`);
       }
       resolvedAfter.set(c.address, c.after ? opts.secrets.resolve(c.after, 'plan') : null);
     }

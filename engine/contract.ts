@@ -246,10 +246,30 @@ export interface DriverEntry {
    * a secret.
    */
   validateConnection?(target: Resource): Diagnostic[];
+  /**
+   * Every host the driver contacts for this connection, defaults included
+   * (intune: the Graph host and the login host). Checked against the
+   * environment's managementNetworks before anything is sent. Default: the
+   * connection's `host` and `*Host` fields.
+   */
+  hosts?(connection: Record<string, unknown>): { field: string; host: unknown }[];
   /** Loads the driver's code (on first use; the catalog caches it). */
   load(): Promise<Driver>;
   /** Loads the driver's simulator (lab and tests only). */
   loadLab?(): Promise<LabDriver>;
+}
+
+/** What a plan read of one desired object: its live state (null: absent), for policies that need what exists, not only what changes. */
+export interface ObservedObject {
+  /** Address of the desired object (`env/Kind/name[key]`). */
+  address: string;
+  /** Address of the resource it comes from. */
+  resource: string;
+  kind: string;
+  target: string;
+  id: string;
+  /** Live state as the driver read it (secrets redacted), or null when the object does not exist. */
+  state: Record<string, unknown> | null;
 }
 
 /** Input of the policy stages. */
@@ -268,7 +288,7 @@ export interface PolicySet {
    * Plan-stage policies: everything validate checks (pass `validated` to reuse
    * those results), plus the policies over planned changes.
    */
-  plan(input: PolicyInput & { changes: Change[]; validated?: PolicyResult[] }): Promise<PolicyResult[]>;
+  plan(input: PolicyInput & { changes: Change[]; observed?: ObservedObject[]; validated?: PolicyResult[] }): Promise<PolicyResult[]>;
   /** Violations as GNU-style diagnostics (E_POLICY errors for mandatory, W_POLICY warnings for advisory). */
   diagnostics(results: PolicyResult[]): Diagnostic[];
 }

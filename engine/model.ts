@@ -141,8 +141,12 @@ export interface Change {
   liveFingerprint: string;
   /** Addresses of changes (not resources) that must be applied before this one. */
   dependsOn: string[];
-  /** Secrets the `after` state uses: name and sha256 of the value at plan time. */
-  secrets?: { name: string; sha256: string }[];
+  /**
+   * Secrets the `after` state uses: name and a keyed fingerprint of the value
+   * at plan time (`hmac-sha256:<hex>` with the plan's `secretSalt`), so a
+   * rotation shows as a change and makes an approved plan stale.
+   */
+  secrets?: { name: string; fingerprint: string }[];
   pos?: SourcePos;
 }
 
@@ -198,6 +202,8 @@ export interface Plan {
   warnings: Diagnostic[];
   policy: PolicyResult[];
   approvalsRequired: { count: number; groups: string[] };
+  /** Random per plan (base64): the HMAC key of the secret fingerprints in `changes[].secrets`. */
+  secretSalt?: string;
   /** sha256 over the canonical JSON of everything but `hash` and `approvals`. */
   hash: string;
   approvals: Approval[];

@@ -3,7 +3,7 @@
  * the approvals its environments demand, and the policy results (validate
  * stage before any device is read, plan stage over the planned changes).
  */
-import type { Change, Diagnostic, PolicyResult } from './types.js';
+import type { Change, Diagnostic, ObservedObject, PolicyResult } from './types.js';
 import type { Workspace } from './workspace.js';
 import { planAuthor } from './governance/approvals.js';
 
@@ -31,6 +31,6 @@ export async function validatePolicies(ws: Workspace): Promise<{ results: Policy
 }
 
 /** Plan-time policies over the planned changes, joined with the validate-time results already computed. */
-export function planPolicies(ws: Workspace, changes: Change[], validated: PolicyResult[]): Promise<PolicyResult[]> {
-  return ws.catalog.policies.plan({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
+export function planPolicies(ws: Workspace, changes: Change[], validated: PolicyResult[], observed: ObservedObject[] = []): Promise<PolicyResult[]> {
+  return ws.catalog.policies.plan({ resources: ws.repository, zoneResources: ws.resources, changes, observed, validated });
 }

@@ -6,12 +6,12 @@
  */
 import { performance } from 'node:perf_hooks';
 import PQueue from 'p-queue';
-import type { Catalog, Change, DesiredObject, Diagnostic, FieldDiff, KindDef, LiveObject, Plan, PolicyResult, ReadRequest, ReadResult, Resource } from './types.js';
+import type { Catalog, Change, DesiredObject, ObservedObject, Diagnostic, FieldDiff, KindDef, LiveObject, Plan, PolicyResult, ReadRequest, ReadResult, Resource } from './types.js';
 import { objectKey, PLAN_FORMAT_VERSION } from './types.js';
 import { diffObject } from './diff.js';
 import { liveFingerprint } from './hash.js';
 import { expandAll, isTargetResource, plannedTarget, targetSpec, type PlannedTarget, type PlanWithTargets } from './targets.js';
-import { redactRefs, secretNames, type Secrets } from './secrets.js';
+import { newSecretSalt, redactRefs, secretNames, type Secrets } from './secrets.js';
 import type { Workspace } from './workspace.js';
 import { computePlanHash } from './plan-file.js';
 import { engineVersion } from './paths.js';
@@ -29,7 +29,7 @@ export interface PlanOptions {
   progress?: ReadProgress;
   author?: string | null;
   /** Policy evaluation over the planned changes (governance); returns results to embed. */
-  policies?: (changes: Change[]) => Promise<PolicyResult[]>;
+  policies?: (changes: Change[], observed: ObservedObject[]) => Promise<PolicyResult[]>;
   approvalsRequired?: { count: number; groups: string[] };
 }
 
@@ -100,7 +100,7 @@ export interface DesiredWithState {
 }
 
 /** Compute one change from a desired object and what was read; null when in sync. */
-export function changeFor(def: KindDef | undefined, o: DesiredObject, resolved: Record<string, unknown>, live: LiveObject | null, secrets: Secrets): Change | null {
+export function changeFor(def: KindDef | undefined, o: DesiredObject, resolved: Record<string, unknown>, live: LiveObject | null, secrets: Secrets, salt = newSecretSalt()): Change | null {
   const want = o.ensure === 'present' ? resolved : null;
   const d = diffObject(def, want, live?.state ?? null);
   if (!d.actions.length) return null;
@@ -123,7 +123,7 @@ export function changeFor(def: KindDef | undefined, o: DesiredObject, resolved: 
     diff,
     liveFingerprint: liveFingerprint(live?.state ?? null),
     dependsOn: [],
-    ...(names.length ? { secrets: names.map((n) => ({ name: n, sha256: secrets.hash(n) })) } : {}),
+    ...(names.length ? { secrets: names.map((n) => ({ name: n, fingerprint: secrets.fingerprint(n, salt) })) } : {}),
     pos: o.pos,
   };
 }
@@ -192,6 +192,7 @@ export function linkChanges(
 
 export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<PlanWithTargets> {
   const { catalog } = ws;
+  const secretSalt = newSecretSalt();
   const source = gitSource(ws.folders.map((f) => f.dir)); // asked while the devices are read
   const warnings: Diagnostic[] = ws.diagnostics.filter((d) => d.severity === 'warning');
   const targetResources = ws.resources.filter((r) => isTargetResource(catalog, r));
@@ -222,6 +223,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   timings.mark('diff');
 
   const changes: Change[] = [];
+  const observed: ObservedObject[] = [];
   const unmanaged: Plan['unmanaged'] = [];
   let noop = 0;
   for (const t of readable) {
@@ -236,7 +238,8 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
         errored.push({ target: t.address, message: `driver returned no state for ${d.object.kind} ${d.object.id}` });
         continue;
       }
-      const c = changeFor(catalog.kind(d.object.kind), d.object, d.resolved, live, opts.secrets);
+      observed.push({ address: d.object.address, resource: d.object.resource, kind: d.object.kind, target: t.address, id: d.object.id, state: live ? opts.secrets.scrubDeep(live.state) : null });
+      const c = changeFor(catalog.kind(d.object.kind), d.object, d.resolved, live, opts.secrets, secretSalt);
       if (c) changes.push(c);
       else noop++;
     }
@@ -260,11 +263,18 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   for (const c of changes) {
     if (c.address.includes('/unmanaged:')) c.dependsOn = [...(declaredByTarget.get(c.target) ?? [])].sort();
   }
+  // Redaction by value: no secret of the zone appears in what was read (a file that embedded a secret the manifest no
+  // longer references). Only the live side: `after` is what apply writes and holds placeholders, never values.
+  for (const c of changes) {
+    c.before = opts.secrets.scrubDeep(c.before);
+    c.diff = c.diff.map((f) => ({ ...f, before: opts.secrets.scrubDeep(f.before) }));
+  }
+  for (const e of errored) e.message = opts.secrets.scrub(e.message);
   changes.sort((a, b) => a.address.localeCompare(b.address));
 
   const count = (pred: (c: Change) => boolean) => changes.filter(pred).length;
   timings.mark('plan-policies');
-  const policy = opts.policies ? await opts.policies(changes) : [];
+  const policy = opts.policies ? await opts.policies(changes, observed) : [];
   const mandatoryFailed = policy.some((p) => p.enforcement === 'mandatory' && !p.passed);
   const envNames = ws.envs.map((e) => e.name).sort();
   const base: Omit<PlanWithTargets, 'hash'> = {
@@ -291,6 +301,7 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     warnings,
     policy,
     approvalsRequired: opts.approvalsRequired ?? { count: 0, groups: [] },
+    secretSalt,
     targets: targets.filter((t) => changes.some((c) => c.target === t.address)),
     approvals: [],
   };

@@ -2,14 +2,26 @@
  * Secrets: `${secret:NAME}` in manifests, resolved at run time from
  * `EINKLANG_SECRET_<ZONE>_<NAME>` or from `<secrets-dir>/<zone>/<NAME>`.
  * A run resolves only its own zone's secrets. Values never leave this module
- * except toward a device; plans carry `<secret:NAME>` and a hash.
+ * except toward a device; plans carry `<secret:NAME>` and a keyed fingerprint
+ * (HMAC-SHA256 with a random salt per plan, so a fingerprint cannot be
+ * checked against guessed values offline, nor compared across plans).
+ *
+ * Redaction is by value, for every secret of the zone, referenced or not:
+ * `redactAll()` reads them all up front, and `scrub` replaces any of their
+ * values in text bound for a plan file, the terminal, a log or the journal.
+ * (A manifest that stops referencing a secret must not show its old value in
+ * the diff of what is live.)
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { createHmac, randomBytes } from 'node:crypto';
+import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Zone } from './types.js';
-import { sha256 } from './hash.js';
 
 const REF = /\$\{secret:([A-Z][A-Z0-9_]{0,63})\}/g;
+const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
+const MAX_SECRET_BYTES = 1024 * 1024;
+/** Shorter values are not redacted by value: replacing every "ab" in a plan would garble it and protect nothing. */
+const MIN_REDACT_LENGTH = 4;
 const PLACEHOLDER = /<secret:([A-Z][A-Z0-9_]{0,63})>/g;
 
 export class SecretError extends Error {}
@@ -43,12 +55,49 @@ export class Secrets {
       throw new SecretError(`secret ${name} is not set: define ${envName} or the file ${this.source.dir ? join(this.source.dir, this.source.zone, name) : `<secrets-dir>/${this.source.zone}/${name}`}`);
     }
     this.cache.set(name, v);
-    if (v.length >= 4) this.values.add(v);
+    this.remember(v);
     return v;
   }
 
-  hash(name: string): string {
-    return 'sha256:' + sha256(this.value(name));
+  /**
+   * Reads every secret of the zone (environment variables and files) so that
+   * `scrub` knows all their values. Unreadable or oddly named entries are
+   * skipped: this only widens redaction, it never resolves anything.
+   */
+  redactAll(): this {
+    const prefix = `EINKLANG_SECRET_${this.source.zone.toUpperCase()}_`;
+    for (const [k, v] of Object.entries(process.env)) if (k.startsWith(prefix) && v !== undefined) this.remember(v);
+    if (this.source.dir) {
+      const dir = join(this.source.dir, this.source.zone);
+      let names: string[] = [];
+      try {
+        names = readdirSync(dir);
+      } catch {
+        names = [];
+      }
+      for (const n of names) {
+        if (!SECRET_NAME.test(n)) continue;
+        try {
+          const f = join(dir, n);
+          const st = lstatSync(f);
+          if (st.isFile() && st.size <= MAX_SECRET_BYTES) this.remember(readFileSync(f, 'utf8').replace(/\r?\n$/, ''));
+        } catch {
+          /* not readable: not a value this run can leak either */
+        }
+      }
+    }
+    return this;
+  }
+
+  private remember(v: string): void {
+    if (v.length >= MIN_REDACT_LENGTH) this.values.add(v);
+    const trimmed = v.trim();
+    if (trimmed !== v && trimmed.length >= MIN_REDACT_LENGTH) this.values.add(trimmed);
+  }
+
+  /** `hmac-sha256:<hex>` of a secret's value, keyed with the plan's salt. */
+  fingerprint(name: string, salt: string): string {
+    return 'hmac-sha256:' + createHmac('sha256', Buffer.from(salt, 'base64')).update(this.value(name), 'utf8').digest('hex');
   }
 
   /** Replace `${secret:NAME}` (manifest form) or `<secret:NAME>` (plan form) with values, deeply. */
@@ -70,12 +119,30 @@ export class Secrets {
     return walk(v) as T;
   }
 
-  /** Remove any secret value this run has seen from a text (error messages from devices, ...). */
+  /** Remove any secret value this run knows (see redactAll) from a text. Longest values first, so none is half-replaced. */
   scrub(text: string): string {
+    if (!this.values.size || typeof text !== 'string') return text;
     let out = text;
-    for (const v of this.values) out = out.split(v).join('<redacted>');
+    for (const v of [...this.values].sort((a, b) => b.length - a.length)) if (out.includes(v)) out = out.split(v).join('<redacted>');
     return out;
   }
+
+  /** `scrub` over every string of a JSON value (keys included). */
+  scrubDeep<T>(v: T): T {
+    if (!this.values.size) return v;
+    const walk = (x: unknown): unknown => {
+      if (typeof x === 'string') return this.scrub(x);
+      if (Array.isArray(x)) return x.map(walk);
+      if (x && typeof x === 'object') return Object.fromEntries(Object.entries(x).map(([k, y]) => [this.scrub(k), walk(y)]));
+      return x;
+    };
+    return walk(v) as T;
+  }
+}
+
+/** A new random salt for a plan's secret fingerprints (base64, 128 bits). */
+export function newSecretSalt(): string {
+  return randomBytes(16).toString('base64');
 }
 
 /** Manifest form to plan form: `${secret:X}` -> `<secret:X>`. */

@@ -13,6 +13,7 @@ import { expandProfiles } from './profiles.js';
 import { validateEnvironment, type ValidatedEnvironment } from './validate.js';
 import { resolveReferences, type Resolution } from './resolve.js';
 import { isTargetResource } from './targets.js';
+import { checkManagementNetworks } from './management-networks.js';
 import { sha256 } from './hash.js';
 import { readFileSync } from 'node:fs';
 
@@ -118,6 +119,15 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
       diagnostics.push({ severity: 'error', code: 'E_INTERNAL', message: `checking the connection of ${r.address} failed: ${(e as Error).message}`, pos: r.pos });
     }
   }
+  // Where targets may be: checked before any connection is opened or any secret is read.
+  const envByName = new Map(envs.map((e) => [e.name, e.environment]));
+  diagnostics.push(
+    ...checkManagementNetworks(catalog, resources, (env) => {
+      const e = envByName.get(env);
+      const list = e?.spec?.managementNetworks;
+      return { list: Array.isArray(list) ? list : undefined, pos: e };
+    }),
+  );
   const h = [...fileSet].sort().map((f) => {
     try {
       return `${relative(process.cwd(), f)}\u0000${sha256(readFileSync(f))}`;

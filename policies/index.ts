@@ -31,7 +31,7 @@
  * Environment `Policy` resources get the name of their address (`school-a/Policy/no-telnet`).
  * CEL library: see policies/cel.ts (cel-js in production, bufbuild selectable).
  */
-import type { Change, Diagnostic, PolicyResult, Resource } from '../engine/types.js';
+import type { Change, Diagnostic, ObservedObject, PolicyResult, Resource } from '../engine/types.js';
 import { DEFAULT_CEL_ENGINE, type CelEngineName } from './cel.js';
 import { destructiveCapPolicy } from './destructive.js';
 import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, rulesNeedCel, type RuleDef } from './rules.js';
@@ -53,6 +53,8 @@ export interface ValidatePolicyInput {
 
 export interface PlanPolicyInput extends ValidatePolicyInput {
   changes: Change[];
+  /** Live state of every object the plan read (policies over what exists, e.g. license seat demand from live group members). */
+  observed?: ObservedObject[];
   /** Results of evaluateValidatePolicies for the same input, when the caller already has them (not evaluated twice). */
   validated?: PolicyResult[];
 }

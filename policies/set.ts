@@ -2,7 +2,7 @@
  * The built-in policy engine as a PolicySet for the engine's catalog. Loads
  * the CEL library only when a rule will actually be evaluated.
  */
-import type { PolicyInput, PolicySet } from '../engine/contract.js';
+import type { ObservedObject, PolicyInput, PolicySet } from '../engine/contract.js';
 import type { Change, PolicyResult } from '../engine/types.js';
 import { loadCel } from './cel.js';
 import { celNeeded, evaluatePlanPolicies, evaluateValidatePolicies, policyDiagnostics } from './index.js';
@@ -12,7 +12,7 @@ export const builtinPolicies: PolicySet = {
     if (celNeeded(input)) await loadCel();
     return evaluateValidatePolicies(input);
   },
-  async plan(input: PolicyInput & { changes: Change[]; validated?: PolicyResult[] }): Promise<PolicyResult[]> {
+  async plan(input: PolicyInput & { changes: Change[]; observed?: ObservedObject[]; validated?: PolicyResult[] }): Promise<PolicyResult[]> {
     if (celNeeded(input)) await loadCel();
     return evaluatePlanPolicies(input);
   },

@@ -159,7 +159,7 @@ spec: { server: web, path: /etc/app-token, mode: "0600", content: "token=\${secr
     assert.ok(!text.includes(SECRET_VALUE), 'secret value in plan file');
     assert.ok(!plan.stdout.includes(SECRET_VALUE) && !plan.stderr.includes(SECRET_VALUE), 'secret value in output');
     assert.match(text, /<secret:APP_TOKEN>/);
-    assert.match(text, /"sha256": "sha256:[0-9a-f]{64}"/);
+    assert.match(text, /"fingerprint": "hmac-sha256:[0-9a-f]{64}"/);
     const rotated = await runCli(['apply', ctx.planFile], { cwd: ctx.root, env: { EINKLANG_SECRET_SCHOOL_APP_TOKEN: 'rotated-value' } });
     assert.equal(rotated.code, 1);
     assert.match(rotated.stderr, /plan is stale: re-plan \(secret APP_TOKEN/);

@@ -58,7 +58,7 @@ kind: File
 metadata: { name: motd }
 spec: { server: server, path: /etc/motd, content: "Schule A\\n" }
 `,
-      'envs/verwaltung/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: verwaltung }\nspec: { zone: administration }\n',
+      'envs/verwaltung/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: verwaltung }\nspec: { zone: administration, managementNetworks: [10.50.0.0/24] }\n',
     },
     root,
   );
@@ -182,9 +182,9 @@ spec: { connection: { driver: ios, host: ${host}, port: ${port}, user: admin, pa
 `;
     const vlan = (name: string, sw: string, subnet: string) => `apiVersion: einklang/v1\nkind: Vlan\nmetadata: { name: ${name} }\nspec: { id: 20, name: ${name.toUpperCase()}, subnet: ${subnet}, switches: [${sw}] }\n`;
     const root = writeTree({
-      'envs/schule-b/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: schule-b }\nspec: { zone: school }\n',
+      'envs/schule-b/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: schule-b }\nspec: { zone: school, managementNetworks: [10.50.0.0/24] }\n',
       'envs/schule-b/net.yaml': sw('core', '10.50.0.1', 22) + '---\n' + vlan('schueler', 'core', '10.20.0.0/23'),
-      'envs/verwaltung/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: verwaltung }\nspec: { zone: administration }\n',
+      'envs/verwaltung/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: verwaltung }\nspec: { zone: administration, managementNetworks: [10.50.0.0/24] }\n',
       'envs/verwaltung/net.yaml': sw('rz-core', '10.50.0.1', 22) + '---\n' + vlan('buero', 'rz-core', '10.20.1.0/24'),
     });
     for (const cmd of ['validate', 'plan']) {
