@@ -15,6 +15,7 @@ import type { PolicyResult } from '../engine/types.js';
 import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
 import { runLab } from './lab.js';
+import { visible, visibleJson } from '../engine/render/escape.js';
 
 export class UsageError extends Error {}
 
@@ -22,7 +23,7 @@ type Opts = Record<string, string | boolean | undefined>;
 
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.pos ? `${d.pos.file}:${d.pos.line}:${d.pos.col}: ` : 'einklang: ';
-  return `${where}${d.severity} ${d.code}: ${d.message}`;
+  return visible(`${where}${d.severity} ${d.code}: ${d.message}`);
 }
 
 function printDiagnostics(ds: Diagnostic[], format: string): void {
@@ -56,7 +57,7 @@ function needPaths(args: string[], verb: string): void {
 }
 
 function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): string {
-  if (f === 'json') return JSON.stringify(plan, null, 2) + '\n';
+  if (f === 'json') return visibleJson(JSON.stringify(plan, null, 2)) + '\n';
   if (f === 'markdown') return renderMarkdown(plan, { jsonHint, mode });
   return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
 }
@@ -79,7 +80,7 @@ function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Work
   const ws = loadWorkspace(args, { singleZone });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
-    if (fmt === 'json') process.stdout.write(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2) + '\n');
+    if (fmt === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2)) + '\n');
     return undefined;
   }
   return ws;
@@ -95,7 +96,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
       const ok = !hasErrors(all);
-      if (f === 'json') process.stdout.write(JSON.stringify({ valid: ok, diagnostics: all }, null, 2) + '\n');
+      if (f === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: ok, diagnostics: all }, null, 2)) + '\n');
       else if (ok) process.stdout.write(`valid: ${ws.envs.length} environment(s), ${ws.resources.length} resource(s)\n`);
       return ok ? 0 : 1;
     }
@@ -128,7 +129,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         return 0;
       } catch (e) {
         if (e instanceof PlanFileError) {
-          process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);
+          process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
           return 1;
         }
         throw e;
@@ -141,7 +142,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         plan = readPlanFile(args[0]);
       } catch (e) {
         if (e instanceof PlanFileError) {
-          process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);
+          process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
           return 1;
         }
         throw e;
@@ -161,7 +162,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       if (!gate.ok) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        for (const r of gate.reasons) process.stderr.write(`einklang: apply refused: ${r}\n`);
+        for (const r of gate.reasons) process.stderr.write(`einklang: apply refused: ${visible(r)}\n`);
         return 1;
       }
       try {
@@ -180,7 +181,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         progress.finish();
         await finishApply(gate, plan, report);
         if (report.refused.length) {
-          for (const r of report.refused) process.stderr.write(`einklang: apply refused: ${r}\n`);
+          for (const r of report.refused) process.stderr.write(`einklang: apply refused: ${visible(r)}\n`);
           process.stdout.write('Apply refused: nothing was changed.\n');
           return 1;
         }
@@ -189,7 +190,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         for (const f of report.failed) out.push(`  FAILED   ${f.address}: ${f.message}${f.rolledBack && !/rolled back/i.test(f.message) ? ' (rolled back: the device is back in its previous configuration)' : ''}`);
         for (const s of report.skipped) out.push(`  skipped  ${s.address}: ${s.reason}`);
         out.push(`Apply: ${report.applied.length} applied, ${report.failed.length} failed, ${report.skipped.length} skipped.`);
-        process.stdout.write(out.join('\n') + '\n');
+        process.stdout.write(visible(out.join('\n')) + '\n');
         return report.failed.length || report.skipped.length ? 1 : 0;
       } finally {
         process.off('SIGINT', onSignal);
@@ -210,7 +211,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       if (ws.envs.length !== 1) throw new UsageError('import --env names exactly one environment folder');
       const { importUnmanaged } = await import('../engine/import.js');
       const r = await importUnmanaged(ws, opts.kind, secretsFor(ws.zone!, opts));
-      for (const e of r.errors) process.stderr.write(`einklang: import: ${e}\n`);
+      for (const e of r.errors) process.stderr.write(`einklang: import: ${visible(e)}\n`);
       if (r.file) process.stdout.write(`wrote ${r.count} ${opts.kind} manifest(s) to ${r.file}\n`);
       else if (!r.errors.length) process.stdout.write(`nothing to import: every live ${opts.kind} is declared\n`);
       return r.errors.length ? 1 : 0;

@@ -11,6 +11,7 @@
  */
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { runCommand, UsageError } from './commands.js';
+import { visible } from '../engine/render/escape.js';
 
 const HELP = `einklang — desired state for the IT of schools and administration
 
@@ -60,7 +61,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
   } catch (e) {
-    process.stderr.write(`einklang: ${(e as Error).message}\n\n${HELP}`);
+    process.stderr.write(`einklang: ${visible((e as Error).message)}\n\n${HELP}`);
     return 1;
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -74,10 +75,10 @@ async function main(argv: string[]): Promise<number> {
     return await runCommand(command, args, values);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(`einklang: ${e.message}\n\n${HELP}`);
+      process.stderr.write(`einklang: ${visible(e.message)}\n\n${HELP}`);
       return 1;
     }
-    process.stderr.write(`einklang: error: ${(e as Error)?.message ?? String(e)}\n`);
+    process.stderr.write(`einklang: error: ${visible((e as Error)?.message ?? String(e))}\n`);
     if (process.env.EINKLANG_DEBUG) process.stderr.write(String((e as Error)?.stack) + '\n');
     return 1;
   }
@@ -88,7 +89,7 @@ function reportMemory(): void {
 }
 
 process.on('uncaughtException', (e) => {
-  process.stderr.write(`einklang: internal error: ${e?.message ?? e}\n`);
+  process.stderr.write(`einklang: internal error: ${visible(String(e?.message ?? e))}\n`);
   if (process.env.EINKLANG_DEBUG) process.stderr.write(String(e?.stack) + '\n');
   process.exit(1);
 });
@@ -100,7 +101,7 @@ main(process.argv.slice(2)).then(
     process.stdout.write('', () => process.exit(code));
   },
   (e) => {
-    process.stderr.write(`einklang: internal error: ${e?.message ?? e}\n`);
+    process.stderr.write(`einklang: internal error: ${visible(String(e?.message ?? e))}\n`);
     process.exit(1);
   },
 );

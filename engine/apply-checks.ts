@@ -15,6 +15,7 @@ import { planAuthor } from './governance/approvals.js';
 import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
 import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
 import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
+import { visible } from './render/escape.js';
 
 export interface GateResult {
   ok: boolean;
@@ -136,7 +137,7 @@ export async function governanceCommand(command: string, args: string[], opts: R
     default:
       return usage(`unknown command ${command}`);
   }
-  for (const line of r.output) (r.exitCode === 0 ? process.stdout : process.stderr).write(line + '\n');
+  for (const line of r.output) (r.exitCode === 0 ? process.stdout : process.stderr).write(visible(line) + '\n');
   return r.exitCode;
 }
 
