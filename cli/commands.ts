@@ -52,6 +52,12 @@ function secretsFor(zone: 'school' | 'administration', opts: Opts): Secrets {
   return new Secrets({ zone, dir: dir ? resolve(dir) : undefined });
 }
 
+/** --keys-dir (or EINKLANG_KEYS_DIR): connection files may resolve inside it as well as inside the repository. */
+function keysDir(opts: Opts): string | undefined {
+  const dir = (opts['keys-dir'] as string | undefined) ?? process.env.EINKLANG_KEYS_DIR;
+  return dir ? resolve(dir) : undefined;
+}
+
 function needPaths(args: string[], verb: string): void {
   if (!args.length) throw new UsageError(`${verb} needs at least one PATH`);
 }
@@ -76,8 +82,8 @@ async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb
   });
 }
 
-function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Workspace | undefined {
-  const ws = loadWorkspace(args, { singleZone });
+function staticWorkspace(args: string[], fmt: string, singleZone: boolean, opts: Opts): Workspace | undefined {
+  const ws = loadWorkspace(args, { singleZone, keysDir: keysDir(opts) });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
     if (fmt === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2)) + '\n');
@@ -91,7 +97,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'validate': {
       needPaths(args, 'validate');
       const f = format(opts, ['text', 'json']);
-      const ws = loadWorkspace(args);
+      const ws = loadWorkspace(args, { keysDir: keysDir(opts) });
       const policyDiags = hasErrors(ws.diagnostics) ? [] : validatePolicies(ws).diagnostics;
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
@@ -104,7 +110,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'drift': {
       needPaths(args, command);
       const f = format(opts, ['text', 'json', 'markdown']);
-      const ws = staticWorkspace(args, f, true);
+      const ws = staticWorkspace(args, f, true, opts);
       if (!ws) return 1;
       // Policies that need no live state run before any device is read; a mandatory violation stops here.
       const validated = validatePolicies(ws);
@@ -157,7 +163,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
+      const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0, keysDir: keysDir(opts) });
       release = gate.release;
       if (!gate.ok) {
         process.off('SIGINT', onSignal);
@@ -200,13 +206,13 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     }
     case 'lab': {
       needPaths(args, 'lab');
-      const ws = staticWorkspace(args, 'text', false);
+      const ws = staticWorkspace(args, 'text', false, opts);
       if (!ws) return 1;
       return runLab(ws, (zone) => secretsFor(zone, opts));
     }
     case 'import': {
       if (args.length || typeof opts.env !== 'string' || typeof opts.kind !== 'string') throw new UsageError('import needs --env DIR and --kind KIND');
-      const ws = staticWorkspace([opts.env], 'text', true);
+      const ws = staticWorkspace([opts.env], 'text', true, opts);
       if (!ws) return 1;
       if (ws.envs.length !== 1) throw new UsageError('import --env names exactly one environment folder');
       const { importUnmanaged } = await import('../engine/import.js');

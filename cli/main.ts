@@ -31,6 +31,7 @@ Usage:
 PATH is an environment folder (with environment.yaml) or a folder of them.
 Common options:
   --secrets-dir DIR   secrets as files DIR/<zone>/<NAME> (or env EINKLANG_SECRET_<ZONE>_<NAME>)
+  --keys-dir DIR      privateKeyFile & co. may also lie here (else: inside the repository only; or env EINKLANG_KEYS_DIR)
   --concurrency N     targets read/applied at once (default 32 / 16)
   --timeout SECONDS   per device operation (default 30)
   --quiet             no progress output
@@ -45,6 +46,7 @@ const options: ParseArgsConfig['options'] = {
   name: { type: 'string' },
   id: { type: 'string' },
   'secrets-dir': { type: 'string' },
+  'keys-dir': { type: 'string' },
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },

@@ -4,11 +4,11 @@
  * apply, the journal. `apply` calls checkBeforeApply before it opens any
  * connection; nothing reaches a device unless it says ok.
  */
-import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Change, Diagnostic, Plan, PolicyResult } from './types.js';
 import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
-import { computePlanHash } from './plan-file.js';
+import { computePlanHash, readPlanFile } from './plan-file.js';
 import { evaluatePlanPolicies, evaluateValidatePolicies, policyDiagnostics } from '../policies/index.js';
 import { applyGate } from './governance/gate.js';
 import { planAuthor } from './governance/approvals.js';
@@ -16,6 +16,8 @@ import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
 import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
 import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 import { visible } from './render/escape.js';
+import { CONNECTION_FILE_FIELDS, localRoots, pathProblem, type LocalRoots } from './local-files.js';
+import type { PlanWithTargets } from './plan.js';
 
 export interface GateResult {
   ok: boolean;
@@ -54,7 +56,7 @@ export function planPolicies(ws: Workspace, changes: Change[], validated: Policy
   return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
 }
 
-export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; planFile: string; waitSeconds: number }): Promise<GateResult> {
+export async function checkBeforeApply(plan: PlanWithTargets, ctx: { emergency: boolean; planFile: string; waitSeconds: number; keysDir?: string }): Promise<GateResult> {
   // Integrity first: an edited plan is refused before anything else is read.
   if (computePlanHash(plan) !== plan.hash) return { ok: false, reasons: ['plan hash does not match its content (hash mismatch): the plan was modified after it was made; re-plan'] };
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
@@ -62,11 +64,14 @@ export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; pl
 
   // Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan.
   const paths = plan.source?.paths ?? [];
-  const ws = loadWorkspace(paths, { repositoryWide: false, singleZone: true });
+  const ws = loadWorkspace(paths, { repositoryWide: false, singleZone: true, keysDir: ctx.keysDir });
   if (hasErrors(ws.diagnostics)) {
     const first = ws.diagnostics.find((d) => d.severity === 'error')!;
     return { ok: false, reasons: [`the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}`] };
   }
+  // The plan names the local files apply opens (a target's privateKeyFile): the same rules as at validate.
+  const misplaced = planLocalFileProblems(plan, localRoots(ws.folders.map((f) => f.root), ctx.keysDir));
+  if (misplaced.length) return { ok: false, reasons: misplaced };
   const gate = applyGate(plan, {
     reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'),
     environments: ws.resources.filter((r) => r.kind === 'Environment'),
@@ -89,6 +94,20 @@ export async function checkBeforeApply(plan: Plan, ctx: { emergency: boolean; pl
     if (e instanceof LockHeldError) return { ok: false, reasons: [e.message] };
     throw e;
   }
+}
+
+/** Connection files of the plan's targets (stored relative to the working directory) that resolve outside the repository and --keys-dir. */
+function planLocalFileProblems(plan: PlanWithTargets, roots: LocalRoots): string[] {
+  const out: string[] = [];
+  for (const t of plan.targets ?? []) {
+    for (const f of CONNECTION_FILE_FIELDS) {
+      const v = t?.connection?.[f];
+      if (typeof v !== 'string') continue;
+      const problem = pathProblem(resolve(process.cwd(), v), roots, { keysDir: true });
+      if (problem) out.push(`${t.address}: ${f} ${JSON.stringify(v)} ${problem}`);
+    }
+  }
+  return out;
 }
 
 /** Every apply that ran appends one entry to the hash-chained journal of each of its environments. */
@@ -144,7 +163,7 @@ export async function governanceCommand(command: string, args: string[], opts: R
 /** The Reviewer resources of a plan's environments, to name the signer; none if they cannot be loaded. */
 function reviewersOfPlan(planFile: string) {
   try {
-    const plan = JSON.parse(readFileSync(planFile, 'utf8')) as Plan;
+    const plan = readPlanFile(planFile);
     const ws = loadWorkspace(plan.source?.paths ?? [], { repositoryWide: false });
     return ws.resources.filter((r) => r.kind === 'Reviewer');
   } catch {

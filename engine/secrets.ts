@@ -4,10 +4,14 @@
  * A run resolves only its own zone's secrets. Values never leave this module
  * except toward a device; plans carry `<secret:NAME>` and a hash.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Zone } from './types.js';
 import { sha256 } from './hash.js';
+import { readRegularFile } from './local-files.js';
+
+/** A secret file larger than this is not a secret value. */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 
 const REF = /\$\{secret:([A-Z][A-Z0-9_]{0,63})\}/g;
 const PLACEHOLDER = /<secret:([A-Z][A-Z0-9_]{0,63})>/g;
@@ -37,7 +41,13 @@ export class Secrets {
     let v = process.env[envName];
     if (v === undefined && this.source.dir) {
       const f = join(this.source.dir, this.source.zone, name);
-      if (existsSync(f)) v = readFileSync(f, 'utf8').replace(/\r?\n$/, '');
+      if (existsSync(f)) {
+        try {
+          v = readRegularFile(f, MAX_SECRET_FILE_BYTES).toString('utf8').replace(/\r?\n$/, '');
+        } catch (e) {
+          throw new SecretError(`secret file ${f}: ${(e as Error).message}`);
+        }
+      }
     }
     if (v === undefined) {
       throw new SecretError(`secret ${name} is not set: define ${envName} or the file ${this.source.dir ? join(this.source.dir, this.source.zone, name) : `<secrets-dir>/${this.source.zone}/${name}`}`);

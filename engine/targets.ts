@@ -8,9 +8,7 @@ import type { DesiredObject, Driver, ExpandContext, Resource, TargetSpec } from 
 import { driverFor, kindDef } from '../providers/registry.js';
 import type { Secrets } from './secrets.js';
 import { redactRefs } from './secrets.js';
-
-/** Connection fields that name a file relative to the manifest. */
-const FILE_FIELDS = ['privateKeyFile', 'caFile', 'certFile', 'keyFile'];
+import { CONNECTION_FILE_FIELDS as FILE_FIELDS } from './local-files.js';
 
 export function isTargetResource(r: Resource): boolean {
   return !!kindDef(r.kind)?.isTarget;

@@ -9,12 +9,14 @@
  *   einklang journal verify FILE|ENVDIR         -> cmdJournalVerify(path, {expectedHead})
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, statSync, writeFileSync } from 'node:fs';
 import { basename } from 'node:path';
 import type { Plan, Resource } from '../types.js';
 import { computePlanHash, keygen, publicKeyBase64, signPlan } from './approvals.js';
 import { journalPath, verifyJournal } from './journal.js';
 import { envLockStore } from './locks.js';
+import { MAX_KEY_FILE_BYTES, readRegularFile } from '../local-files.js';
+import { MAX_PLAN_FILE_BYTES } from '../plan-file.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -58,12 +60,12 @@ export function cmdApprove(
   let plan: Plan;
   let keyPem: string;
   try {
-    plan = JSON.parse(readFileSync(planFile, 'utf8'));
+    plan = JSON.parse(readRegularFile(planFile, MAX_PLAN_FILE_BYTES).toString('utf8'));
   } catch (e) {
     return { exitCode: 1, output: [`error: cannot read plan ${planFile}: ${msg(e)}`] };
   }
   try {
-    keyPem = readFileSync(keyFile, 'utf8');
+    keyPem = readRegularFile(keyFile, MAX_KEY_FILE_BYTES).toString('utf8');
   } catch (e) {
     return { exitCode: 1, output: [`error: cannot read key ${keyFile}: ${msg(e)}`] };
   }

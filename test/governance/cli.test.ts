@@ -33,8 +33,8 @@ async function keygen(root: string, names: string[]): Promise<Keys> {
 
 async function schoolSetup() {
   const port = await freePort();
-  const root = writeTree({ 'keys/id': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))) });
-  writeFileSync(join(root, 'keys/id'), readFileSync(join(root, 'keys/id')), { mode: 0o600 });
+  const root = writeTree({ 'envs/keys/id': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))) });
+  writeFileSync(join(root, 'envs/keys/id'), readFileSync(join(root, 'envs/keys/id')), { mode: 0o600 });
   const keys = await keygen(root, ['anna', 'ben', 'author']);
   writeTree(
     {
@@ -51,7 +51,7 @@ kind: Server
 metadata: { name: server }
 spec:
   os: linux
-  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../../keys/id, hostKeyFingerprint: "${labHostKeyFingerprint('schule-a/Server/server')}" }
+  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../keys/id, hostKeyFingerprint: "${labHostKeyFingerprint('schule-a/Server/server')}" }
 ---
 apiVersion: einklang/v1
 kind: File
@@ -62,7 +62,7 @@ spec: { server: server, path: /etc/motd, content: "Schule A\\n" }
     },
     root,
   );
-  const sim = await startLinuxSimulator({ address: 'schule-a/Server/server', kind: 'Server', name: 'server', zone: 'school', spec: {}, connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'keys/id') } });
+  const sim = await startLinuxSimulator({ address: 'schule-a/Server/server', kind: 'Server', name: 'server', zone: 'school', spec: {}, connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'envs/keys/id') } });
   return { root, keys, sim, env: join(root, 'envs/schule-a'), plan: join(root, 'plan.json') };
 }
 

@@ -5,12 +5,12 @@
  * subsystem and exec of exactly the ssh driver's two command lines, all over
  * a LinuxHostModel. Any other command exits 127.
  */
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, SFTPWrapper } from 'ssh2';
 import type { RunningSimulator, TargetSpec } from '../../../../engine/types.js';
 import { ed25519FromSeed, openSshPrivateKey, sshFingerprint } from '../../../lab/identity.js';
+import { MAX_KEY_FILE_BYTES, readRegularFile } from '../../../../engine/local-files.js';
 import { APPLY_COMMAND, READ_COMMAND } from '../protocol.js';
 import { LinuxHostModel, type SimFaults, type SimNode } from './model.js';
 
@@ -45,7 +45,7 @@ export async function startLinuxSimulator(target: TargetSpec, opts: LinuxSimulat
   const username = conn.user ?? 'root';
   let allowedKey: ParsedKey | undefined;
   if (conn.privateKeyFile) {
-    const parsed = utils.parseKey(readFileSync(conn.privateKeyFile));
+    const parsed = utils.parseKey(readRegularFile(conn.privateKeyFile, MAX_KEY_FILE_BYTES));
     if (parsed instanceof Error) throw new Error(`lab: cannot parse ${conn.privateKeyFile}: ${parsed.message}`);
     allowedKey = Array.isArray(parsed) ? parsed[0] : parsed;
   }
