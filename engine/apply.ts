@@ -106,8 +106,15 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
           const changes = changesByTarget.get(addr)!;
           try {
             const w = await driverOfTarget(t).connectWriter(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
+            let res;
+            try {
+              res = await w.read(changes.map((c) => ({ kind: c.kind, id: c.id, state: resolvedAfter.get(c.address) ?? c.before ?? {} })));
+            } catch (e) {
+              await w.close().catch(() => undefined);
+              throw e;
+            }
+            // Only a target whose re-read succeeded (so whose staleness was checked) is ever written to.
             sessions.set(addr, w);
-            const res = await w.read(changes.map((c) => ({ kind: c.kind, id: c.id, state: resolvedAfter.get(c.address) ?? c.before ?? {} })));
             const unmanaged = new Map((res.unmanaged ?? []).map((u) => [objectKey(u.kind, u.id), u]));
             for (const c of changes) {
               const key = objectKey(c.kind, c.id);
@@ -139,7 +146,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
     const runUnit = async (u: Unit): Promise<void> => {
       const w = sessions.get(u.target.address);
       if (!w) {
-        for (const c of u.changes) report.failed.push({ address: c.address, message: `cannot connect to ${u.target.address}: ${unreachable.get(u.target.address) ?? 'no session'}` });
+        for (const c of u.changes) report.failed.push({ address: c.address, message: `not applied: connecting to or re-reading ${u.target.address} failed: ${unreachable.get(u.target.address) ?? 'no session'}` });
         state.set(u.id, 'failed');
         return;
       }

@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireSshd, startSshd, type RunningSshd } from '../support/sshd.js';
+import { requireSshd, sshdEnvironment, startSshd, type RunningSshd } from '../support/sshd.js';
 import { runCli, writeTree } from '../support/cli.js';
 
 const USER = 'ektcli_alice';
@@ -38,14 +38,7 @@ describe('CLI against a real OpenSSH sshd', function () {
     sshd = await startSshd();
     dataDir = mkdtempSync(join(tmpdir(), 'einklang-sshd-data-'));
     root = writeTree({
-      'envs/real/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: real }\nspec: { zone: administration }\n',
-      'envs/real/server.yaml': `apiVersion: einklang/v1
-kind: Server
-metadata: { name: host }
-spec:
-  os: linux
-  connection: { driver: ssh, host: 127.0.0.1, port: ${sshd.port}, user: root, privateKeyFile: ${JSON.stringify(sshd.privateKeyFile)}, hostKeyFingerprint: "${sshd.hostKeyFingerprint}" }
-`,
+      ...sshdEnvironment(sshd),
       'envs/real/things.yaml': `apiVersion: einklang/v1
 kind: Group
 metadata: { name: staff }

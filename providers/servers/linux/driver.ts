@@ -232,6 +232,7 @@ export class SshSession {
       try {
         return parseReadOutput(objects, r.stdout);
       } catch (e) {
+        if (e instanceof DriverError) throw new DriverError(`${this.target.address}: ${e.message}`, e.opts);
         throw this.fail(`cannot parse read output: ${(e as Error).message}`);
       }
     });
