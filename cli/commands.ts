@@ -157,14 +157,19 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       // Interrupted (Ctrl-C, CI job cancelled): release the environment locks so the next run need not unlock by hand.
       // Switches protect themselves: an unconfirmed transaction reverts by its own timer.
       let release: (() => Promise<void>) | undefined;
+      let interrupted: ((sig: string) => Promise<void>) | undefined; // the journal's end entry
       const onSignal = (sig: NodeJS.Signals) => {
         process.stderr.write(`einklang: apply interrupted by ${sig}; releasing locks. Changes already applied stay; re-plan to see the state.\n`);
-        void Promise.resolve(release?.()).finally(() => process.exit(130));
+        void Promise.resolve(interrupted?.(sig))
+          .catch(() => undefined)
+          .then(() => release?.())
+          .finally(() => process.exit(130));
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
-      const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0, keysDir: keysDir(opts) });
+      const gate = await checkBeforeApply(plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0, keysDir: keysDir(opts), journalKey: opts['journal-key'] as string | undefined });
       release = gate.release;
+      interrupted = gate.journal && ((sig) => gate.journal!.interrupted(sig));
       if (!gate.ok) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
@@ -174,7 +179,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       try {
         if (!plan.changes.length) {
           process.stdout.write('Nothing to apply: the plan has no changes.\n');
-          await finishApply(gate, plan, { refused: [], applied: [], failed: [], skipped: [] });
+          await finishApply(gate, { refused: [], applied: [], failed: [], skipped: [] });
           return 0;
         }
         const secrets = secretsFor(plan.zone!, opts);
@@ -183,9 +188,10 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
           concurrency: int(opts, 'concurrency', 16),
           timeoutMs: int(opts, 'timeout', 30) * 1000,
           progress: (e) => progress.update(e.phase === 'connect' ? 'check' : e.phase, e.done, e.total, e.target, e.ok, e.message),
+          onTargetDone: gate.journal?.targetDone,
         });
         progress.finish();
-        await finishApply(gate, plan, report);
+        await finishApply(gate, report);
         if (report.refused.length) {
           for (const r of report.refused) process.stderr.write(`einklang: apply refused: ${visible(r)}\n`);
           process.stdout.write('Apply refused: nothing was changed.\n');

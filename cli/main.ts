@@ -19,14 +19,15 @@ Usage:
   einklang validate PATH... [--format text|json]
   einklang plan PATH... [--out FILE] [--format text|json|markdown] [--author WHO]
   einklang show FILE [--format text|json|markdown]
-  einklang apply FILE [--wait SECONDS] [--emergency]
+  einklang apply FILE [--wait SECONDS] [--emergency] [--journal-key KEYFILE]
   einklang drift PATH... [--format text|json|markdown]
   einklang lab PATH...
   einklang import --env DIR --kind KIND
   einklang keygen --out DIR [--name NAME]
   einklang approve FILE --key KEYFILE [--name REVIEWER]
   einklang unlock ENVDIR --id ID
-  einklang journal verify [FILE|ENVDIR]
+  einklang journal head ENVDIR
+  einklang journal verify ENVDIR|FILE [--expect-head HASH]
 
 PATH is an environment folder (with environment.yaml) or a folder of them.
 Common options:
@@ -47,6 +48,8 @@ const options: ParseArgsConfig['options'] = {
   id: { type: 'string' },
   'secrets-dir': { type: 'string' },
   'keys-dir': { type: 'string' },
+  'journal-key': { type: 'string' },
+  'expect-head': { type: 'string' },
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
   quiet: { type: 'boolean', short: 'q' },

@@ -5,7 +5,7 @@
  * connection; nothing reaches a device unless it says ok.
  */
 import { resolve } from 'node:path';
-import type { Change, Diagnostic, Plan, PolicyResult } from './types.js';
+import type { Change, Diagnostic, PolicyResult } from './types.js';
 import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
 import { computePlanHash, readPlanFile } from './plan-file.js';
@@ -13,8 +13,8 @@ import { evaluatePlanPolicies, evaluateValidatePolicies, policyDiagnostics } fro
 import { applyGate } from './governance/gate.js';
 import { planAuthor } from './governance/approvals.js';
 import { acquireAll, envLockStore, LockHeldError } from './governance/locks.js';
-import { appendJournal, journalPath, type JournalResult } from './governance/journal.js';
-import { cmdApprove, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
+import { ApplyJournal, journalKeyFor, journalSignersOf } from './governance/apply-journal.js';
+import { cmdApprove, cmdJournalHead, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 import { visible } from './render/escape.js';
 import { CONNECTION_FILE_FIELDS, localRoots, pathProblem, type LocalRoots } from './local-files.js';
 import type { PlanWithTargets } from './plan.js';
@@ -24,8 +24,8 @@ export interface GateResult {
   reasons: string[];
   /** Releases whatever the gate took (the environment locks). */
   release?: () => Promise<void>;
-  /** What the journal records. */
-  journal?: { envDirs: string[]; emergency: boolean; approvers: string[] };
+  /** The apply's journal, its start entry already written (fsync'd) to every environment's journal. */
+  journal?: ApplyJournal;
 }
 
 /** Who made the plan: --author, the CI's user variables, or git's user.email. */
@@ -56,7 +56,7 @@ export function planPolicies(ws: Workspace, changes: Change[], validated: Policy
   return evaluatePlanPolicies({ resources: ws.repository, zoneResources: ws.resources, changes, validated });
 }
 
-export async function checkBeforeApply(plan: PlanWithTargets, ctx: { emergency: boolean; planFile: string; waitSeconds: number; keysDir?: string }): Promise<GateResult> {
+export async function checkBeforeApply(plan: PlanWithTargets, ctx: { emergency: boolean; planFile: string; waitSeconds: number; keysDir?: string; journalKey?: string }): Promise<GateResult> {
   // Integrity first: an edited plan is refused before anything else is read.
   if (computePlanHash(plan) !== plan.hash) return { ok: false, reasons: ['plan hash does not match its content (hash mismatch): the plan was modified after it was made; re-plan'] };
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
@@ -80,19 +80,30 @@ export async function checkBeforeApply(plan: PlanWithTargets, ctx: { emergency: 
   });
   if (!gate.ok) return { ok: false, reasons: gate.reasons };
   if (!plan.changes.length) return { ok: true, reasons: [] };
+  // Journals whose environment declares journalSigners are signed by one of them, or nothing is applied.
+  const envs = ws.envs.map((e) => ({ name: e.name, dir: e.environment.dir, signers: journalSignersOf(e.environment) }));
+  const signing = journalKeyFor(envs, ctx.journalKey);
+  if (signing.refusals.length) return { ok: false, reasons: signing.refusals };
 
   // The environments' locks: two applies to one environment never both run.
-  const envDirs = ws.folders.map((f) => f.dir);
+  let locks;
   try {
-    const locks = await acquireAll(envDirs.map(envLockStore), {
+    locks = await acquireAll(ws.folders.map((f) => f.dir).map(envLockStore), {
       holder: `${plan.author ?? 'unknown'} (plan ${plan.hash.slice(0, 19)})`,
       wait: ctx.waitSeconds > 0,
       timeoutMs: ctx.waitSeconds * 1000,
     });
-    return { ok: true, reasons: [], release: locks.release, journal: { envDirs, emergency: ctx.emergency, approvers: gate.approvers } };
   } catch (e) {
     if (e instanceof LockHeldError) return { ok: false, reasons: [e.message] };
     throw e;
+  }
+  // Write-ahead: the start entry is durable before the first change.
+  try {
+    const journal = await ApplyJournal.start(envs, signing.key, plan, { approvers: gate.approvers, emergency: ctx.emergency });
+    return { ok: true, reasons: [], release: locks.release, journal };
+  } catch (e) {
+    await locks.release();
+    return { ok: false, reasons: [`cannot write the journal's start entry (${(e as Error).message}); nothing was applied`] };
   }
 }
 
@@ -110,29 +121,13 @@ function planLocalFileProblems(plan: PlanWithTargets, roots: LocalRoots): string
   return out;
 }
 
-/** Every apply that ran appends one entry to the hash-chained journal of each of its environments. */
-export async function finishApply(gate: GateResult, plan: Plan, report: ApplyReport): Promise<void> {
-  if (!gate.journal) return;
-  const results: JournalResult[] = [
-    ...report.applied.map((address) => ({ address, status: 'applied' as const })),
-    ...report.failed.map((f) => ({ address: f.address, status: 'failed' as const, message: f.message })),
-    ...report.skipped.map((s) => ({ address: s.address, status: 'skipped' as const, message: s.reason })),
-  ];
-  for (const dir of gate.journal.envDirs) {
-    await appendJournal(journalPath(dir), {
-      author: plan.author,
-      approvers: gate.journal.approvers,
-      planHash: plan.hash,
-      emergency: gate.journal.emergency,
-      results,
-      refused: report.refused,
-      environments: plan.environments,
-      zone: plan.zone,
-    });
-  }
+/** The journal's end entry of an apply that ran (its start and target entries are already written). */
+export async function finishApply(gate: GateResult, report: ApplyReport): Promise<void> {
+  const unwritten = (await gate.journal?.finish(report)) ?? [];
+  for (const u of unwritten) process.stderr.write(`einklang: warning: journal entry not written: ${visible(u)}\n`);
 }
 
-/** keygen, approve, unlock, journal verify. */
+/** keygen, approve, unlock, journal head / verify. */
 export async function governanceCommand(command: string, args: string[], opts: Record<string, string | boolean | undefined>): Promise<number> {
   let r: { exitCode: number; output: string[] };
   switch (command) {
@@ -150,8 +145,8 @@ export async function governanceCommand(command: string, args: string[], opts: R
       r = await cmdUnlock(args[0], opts.id);
       break;
     case 'journal':
-      if (args[0] !== 'verify' || args.length > 2) return usage('journal verify [FILE|ENVDIR]');
-      r = cmdJournalVerify(args[1] ?? '.');
+      if (!['verify', 'head'].includes(args[0]) || args.length > 2) return usage('journal head ENVDIR | journal verify ENVDIR|FILE [--expect-head HASH]');
+      r = args[0] === 'head' ? cmdJournalHead(args[1] ?? '.') : cmdJournalVerify(args[1] ?? '.', { expectedHead: opts['expect-head'] as string | undefined });
       break;
     default:
       return usage(`unknown command ${command}`);

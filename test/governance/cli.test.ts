@@ -129,10 +129,12 @@ describe('governance through the CLI', function () {
     assert.equal(verify.code, 0, verify.stderr);
     const text = readFileSync(journal, 'utf8');
     assert.match(text, /"approvers":\["anna","ben"\]/);
+    // start, target, end: the target entry (line 2) says applied; make it say failed
+    assert.deepEqual(text.trim().split('\n').map((l) => JSON.parse(l).event), ['start', 'target', 'end']);
     writeFileSync(journal, text.replace('"applied"', '"failed"'));
     verify = await runCli(['journal', 'verify', journal], { cwd: s.root });
     assert.equal(verify.code, 1);
-    assert.match(verify.stderr, /journal\.jsonl:1:1: error E_JOURNAL/);
+    assert.match(verify.stderr, /journal\.jsonl:2:1: error E_JOURNAL: hash does not match/);
     assert.ok(!hasStackTrace(verify.stderr));
   });
 
@@ -149,9 +151,9 @@ describe('governance through the CLI', function () {
     assert.deepEqual(codes, [0, 1], a.stderr + b.stderr);
     const loser = a.code === 1 ? a : b;
     assert.match(loser.stderr, /held by|locked/i);
-    // An apply that could not take the lock wrote nothing and left no journal entry of its own.
-    const entries = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(entries.length, 1);
+    // An apply that could not take the lock wrote nothing and left no journal entry of its own: one start, one target, one end.
+    const entries = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(entries.map((e) => e.event), ['start', 'target', 'end']);
   });
 
   it('releases the environment lock when an apply is interrupted', async () => {
@@ -172,6 +174,9 @@ describe('governance through the CLI', function () {
     assert.equal(code, 130, stderr);
     assert.match(stderr, /interrupted by SIGTERM; releasing locks/);
     assert.deepEqual(readdirSync(lockDir).filter((f) => f.endsWith('.lock')), []);
+    // the journal says so: the start entry, then an end entry for the interruption
+    const events = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(events.map((e) => [e.event, e.outcome, e.signal]), [['start', undefined, undefined], ['end', 'interrupted', 'SIGTERM']]);
   });
 
   it('refuses overlapping VLAN subnets and shared management addresses across zones, naming both files', async () => {
