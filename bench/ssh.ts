@@ -107,7 +107,12 @@ function writeEinklangEnvironment(dir: string, hosts: Host[]): string {
   mkdirSync(env, { recursive: true });
   const doc = (kind: string, name: string, spec: unknown) => stringify({ apiVersion: 'einklang/v1', kind, metadata: { name }, spec });
   writeFileSync(join(env, 'environment.yaml'), doc('Environment', 'bench', { zone: 'school', description: 'npm run bench: ssh case' }));
+  // Client keys must lie inside the repository (engine/local-files.ts): a copy per host beside the environment.
+  const keys = join(dir, 'einklang', 'keys');
+  mkdirSync(keys, { recursive: true });
   for (const h of hosts) {
+    const keyFile = join(keys, h.name);
+    writeFileSync(keyFile, readFileSync(h.sshd.privateKeyFile), { mode: 0o600 });
     const docs = [
       doc('Server', h.name, {
         os: 'linux',
@@ -116,7 +121,7 @@ function writeEinklangEnvironment(dir: string, hosts: Host[]): string {
           host: '127.0.0.1',
           port: h.sshd.port,
           user: 'root',
-          privateKeyFile: h.sshd.privateKeyFile,
+          privateKeyFile: keyFile,
           hostKeyFingerprint: h.sshd.hostKeyFingerprint,
         },
       }),

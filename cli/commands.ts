@@ -15,6 +15,7 @@ import { Progress } from './progress.js';
 import { defaultCatalog } from './catalog.js';
 import { timings } from '../engine/timings.js';
 import { redactOutput } from './redact-output.js';
+import { visible, visibleJson } from '../engine/render/escape.js';
 
 export class UsageError extends Error {}
 
@@ -22,7 +23,7 @@ type Opts = Record<string, string | boolean | undefined>;
 
 export function formatDiagnostic(d: Diagnostic): string {
   const where = d.pos ? `${d.pos.file}:${d.pos.line}:${d.pos.col}: ` : 'einklang: ';
-  return `${where}${d.severity} ${d.code}: ${d.message}`;
+  return visible(`${where}${d.severity} ${d.code}: ${d.message}`);
 }
 
 function printDiagnostics(ds: Diagnostic[], format: string): void {
@@ -54,12 +55,18 @@ function secretsFor(zone: 'school' | 'administration', opts: Opts): Secrets {
   return secrets;
 }
 
+/** --keys-dir (or EINKLANG_KEYS_DIR): connection files may resolve inside it as well as inside the repository. */
+function keysDir(opts: Opts): string | undefined {
+  const dir = (opts['keys-dir'] as string | undefined) ?? process.env.EINKLANG_KEYS_DIR;
+  return dir ? resolve(dir) : undefined;
+}
+
 function needPaths(args: string[], verb: string): void {
   if (!args.length) throw new UsageError(`${verb} needs at least one PATH`);
 }
 
 async function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): Promise<string> {
-  if (f === 'json') return JSON.stringify(plan, null, 2) + '\n';
+  if (f === 'json') return visibleJson(JSON.stringify(plan, null, 2)) + '\n';
   if (f === 'markdown') return (await import('../engine/render/markdown.js')).renderMarkdown(plan, { jsonHint, mode });
   return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
 }
@@ -78,12 +85,12 @@ async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb
   });
 }
 
-async function staticWorkspace(args: string[], fmt: string, singleZone: boolean): Promise<Workspace | undefined> {
+async function staticWorkspace(args: string[], fmt: string, singleZone: boolean, opts: Opts): Promise<Workspace | undefined> {
   timings.mark('load+validate');
-  const ws = await loadWorkspace(defaultCatalog(), args, { singleZone });
+  const ws = await loadWorkspace(defaultCatalog(), args, { singleZone, keysDir: keysDir(opts) });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
-    if (fmt === 'json') process.stdout.write(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2) + '\n');
+    if (fmt === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2)) + '\n');
     return undefined;
   }
   return ws;
@@ -107,12 +114,12 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'validate': {
       needPaths(args, 'validate');
       const f = format(opts, ['text', 'json']);
-      const ws = await loadWorkspace(defaultCatalog(), args);
+      const ws = await loadWorkspace(defaultCatalog(), args, { keysDir: keysDir(opts) });
       const policyDiags = hasErrors(ws.diagnostics) ? [] : (await validatePolicies(ws)).diagnostics;
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
       const ok = !hasErrors(all);
-      if (f === 'json') process.stdout.write(JSON.stringify({ valid: ok, diagnostics: all }, null, 2) + '\n');
+      if (f === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: ok, diagnostics: all }, null, 2)) + '\n');
       else if (ok) process.stdout.write(`valid: ${ws.envs.length} environment(s), ${ws.resources.length} resource(s)\n`);
       return ok ? 0 : 1;
     }
@@ -120,7 +127,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     case 'drift': {
       needPaths(args, command);
       const f = format(opts, ['text', 'json', 'markdown']);
-      const ws = await staticWorkspace(args, f, true);
+      const ws = await staticWorkspace(args, f, true, opts);
       if (!ws) return 1;
       // Policies that need no live state run before any device is read; a mandatory violation stops here.
       timings.mark('policies');
@@ -147,7 +154,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         return opts['require-approvals'] ? reportApprovals(plan) : 0;
       } catch (e) {
         if (e instanceof PlanFileError) {
-          process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);
+          process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
           return 1;
         }
         throw e;
@@ -160,7 +167,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         plan = readPlanFile(args[0]);
       } catch (e) {
         if (e instanceof PlanFileError) {
-          process.stderr.write(`${args[0]}:1:1: error E_PLAN: ${e.message}\n`);
+          process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
           return 1;
         }
         throw e;
@@ -169,27 +176,32 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       // Interrupted (Ctrl-C, CI job cancelled): release the environment locks so the next run need not unlock by hand.
       // Switches protect themselves: an unconfirmed transaction reverts by its own timer.
       let release: (() => Promise<void>) | undefined;
+      let interrupted: ((sig: string) => Promise<void>) | undefined; // the journal's end entry
       const onSignal = (sig: NodeJS.Signals) => {
         process.stderr.write(`einklang: apply interrupted by ${sig}; releasing locks. Changes already applied stay; re-plan to see the state.\n`);
-        void Promise.resolve(release?.()).finally(() => process.exit(130));
+        void Promise.resolve(interrupted?.(sig))
+          .catch(() => undefined)
+          .then(() => release?.())
+          .finally(() => process.exit(130));
       };
       process.once('SIGINT', onSignal);
       process.once('SIGTERM', onSignal);
       // Loaded only by apply: the governance checks, locks, journal and the apply walk.
       const { checkBeforeApply, finishApply } = await import('../engine/apply-checks.js');
       const { applyPlan } = await import('../engine/apply.js');
-      const gate = await checkBeforeApply(defaultCatalog(), plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0 });
+      const gate = await checkBeforeApply(defaultCatalog(), plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0, keysDir: keysDir(opts), journalKey: opts['journal-key'] as string | undefined });
       release = gate.release;
+      interrupted = gate.journal && ((sig) => gate.journal!.interrupted(sig));
       if (!gate.ok) {
         process.off('SIGINT', onSignal);
         process.off('SIGTERM', onSignal);
-        for (const r of gate.reasons) process.stderr.write(`einklang: apply refused: ${r}\n`);
+        for (const r of gate.reasons) process.stderr.write(`einklang: apply refused: ${visible(r)}\n`);
         return 1;
       }
       try {
         if (!plan.changes.length) {
           process.stdout.write('Nothing to apply: the plan has no changes.\n');
-          await finishApply(gate, plan, { refused: [], applied: [], failed: [], skipped: [] });
+          await finishApply(gate, { refused: [], applied: [], failed: [], skipped: [] });
           return 0;
         }
         const secrets = secretsFor(plan.zone!, opts);
@@ -199,11 +211,12 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
           concurrency: int(opts, 'concurrency', 16),
           timeoutMs: int(opts, 'timeout', 30) * 1000,
           progress: (e) => progress.update(e.phase === 'connect' ? 'check' : e.phase, e.done, e.total, e.target, e.ok, e.message),
+          onTargetDone: gate.journal?.targetDone,
         });
         progress.finish();
-        await finishApply(gate, plan, report);
+        await finishApply(gate, report);
         if (report.refused.length) {
-          for (const r of report.refused) process.stderr.write(`einklang: apply refused: ${r}\n`);
+          for (const r of report.refused) process.stderr.write(`einklang: apply refused: ${visible(r)}\n`);
           process.stdout.write('Apply refused: nothing was changed.\n');
           return 1;
         }
@@ -212,7 +225,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
         for (const f of report.failed) out.push(`  FAILED   ${f.address}: ${f.message}${f.rolledBack && !/rolled back/i.test(f.message) ? ' (rolled back: the device is back in its previous configuration)' : ''}`);
         for (const s of report.skipped) out.push(`  skipped  ${s.address}: ${s.reason}`);
         out.push(`Apply: ${report.applied.length} applied, ${report.failed.length} failed, ${report.skipped.length} skipped.`);
-        process.stdout.write(out.join('\n') + '\n');
+        process.stdout.write(visible(out.join('\n')) + '\n');
         return report.failed.length || report.skipped.length ? 1 : 0;
       } finally {
         process.off('SIGINT', onSignal);
@@ -222,19 +235,19 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
     }
     case 'lab': {
       needPaths(args, 'lab');
-      const ws = await staticWorkspace(args, 'text', false);
+      const ws = await staticWorkspace(args, 'text', false, opts);
       if (!ws) return 1;
       const { runLab } = await import('./lab.js');
       return runLab(ws, (zone) => secretsFor(zone, opts));
     }
     case 'import': {
       if (args.length || typeof opts.env !== 'string' || typeof opts.kind !== 'string') throw new UsageError('import needs --env DIR and --kind KIND');
-      const ws = await staticWorkspace([opts.env], 'text', true);
+      const ws = await staticWorkspace([opts.env], 'text', true, opts);
       if (!ws) return 1;
       if (ws.envs.length !== 1) throw new UsageError('import --env names exactly one environment folder');
       const { importUnmanaged } = await import('../engine/import.js');
       const r = await importUnmanaged(ws, opts.kind, secretsFor(ws.zone!, opts));
-      for (const e of r.errors) process.stderr.write(`einklang: import: ${e}\n`);
+      for (const e of r.errors) process.stderr.write(`einklang: import: ${visible(e)}\n`);
       if (r.file) process.stdout.write(`wrote ${r.count} ${opts.kind} manifest(s) to ${r.file}\n`);
       else if (!r.errors.length) process.stdout.write(`nothing to import: every live ${opts.kind} is declared\n`);
       return r.errors.length ? 1 : 0;

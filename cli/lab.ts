@@ -8,6 +8,7 @@ import type { RunningSimulator, Zone } from '../engine/types.js';
 import type { Workspace } from '../engine/workspace.js';
 import type { Secrets } from '../engine/secrets.js';
 import { isTargetResource, plannedTarget, targetSpec } from '../engine/targets.js';
+import { visible } from '../engine/render/escape.js';
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|::1|\[::1\])$/;
 
@@ -30,7 +31,7 @@ export async function runLab(ws: Workspace, secretsFor: (zone: Zone) => Secrets)
       process.stdout.write(`${sim.description}\n`);
     }
   } catch (e) {
-    process.stderr.write(`lab: cannot start: ${(e as Error).message}\n`);
+    process.stderr.write(`lab: cannot start: ${visible((e as Error).message)}\n`);
     await stopAll();
     return 1;
   }

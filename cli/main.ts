@@ -12,6 +12,7 @@
  */
 import { runCommand, UsageError } from './commands.js';
 import { formatTimings } from '../engine/timings.js';
+import { visible } from '../engine/render/escape.js';
 import { parseCommandLine, usageError } from './usage.js';
 import { engineVersion } from '../engine/paths.js';
 
@@ -31,10 +32,10 @@ async function main(argv: string[]): Promise<number> {
     return await runCommand(line.verb, line.args, line.opts);
   } catch (e) {
     if (e instanceof UsageError) {
-      process.stderr.write(usageError(e.message, line.verb));
+      process.stderr.write(usageError(visible(e.message), line.verb));
       return 1;
     }
-    process.stderr.write(`einklang: error: ${(e as Error)?.message ?? String(e)}\n`);
+    process.stderr.write(`einklang: error: ${visible((e as Error)?.message ?? String(e))}\n`);
     if (process.env.EINKLANG_DEBUG) process.stderr.write(String((e as Error)?.stack) + '\n');
     return 1;
   }
@@ -46,7 +47,7 @@ function reportMemory(): void {
 }
 
 process.on('uncaughtException', (e) => {
-  process.stderr.write(`einklang: internal error: ${e?.message ?? e}\n`);
+  process.stderr.write(`einklang: internal error: ${visible(String(e?.message ?? e))}\n`);
   if (process.env.EINKLANG_DEBUG) process.stderr.write(String(e?.stack) + '\n');
   process.exit(1);
 });
@@ -58,7 +59,7 @@ main(process.argv.slice(2)).then(
     process.stdout.write('', () => process.exit(code));
   },
   (e) => {
-    process.stderr.write(`einklang: internal error: ${e?.message ?? e}\n`);
+    process.stderr.write(`einklang: internal error: ${visible(String(e?.message ?? e))}\n`);
     process.exit(1);
   },
 );

@@ -1,8 +1,11 @@
 /**
  * Progress on stderr: a single updating line on a terminal, plain lines in CI
  * (no terminal), nothing with --quiet. Never prints secret values: callers
- * pass messages that went through Secrets.scrub.
+ * pass messages that went through Secrets.scrub. Messages carry device output
+ * (a host's stderr): their control characters are escaped (render/escape.ts).
  */
+import { visible } from '../engine/render/escape.js';
+
 export class Progress {
   private lastLen = 0;
   constructor(
@@ -17,20 +20,20 @@ export class Progress {
   update(verb: string, done: number, total: number, target: string, ok: boolean, message?: string): void {
     if (this.quiet) return;
     if (this.tty) {
-      const line = `${verb} ${done}/${total} targets  ${target}${ok ? '' : ' (failed)'}`;
+      const line = visible(`${verb} ${done}/${total} targets  ${target}${ok ? '' : ' (failed)'}`);
       process.stderr.write('\r' + line.padEnd(this.lastLen) );
       this.lastLen = line.length;
       if (!ok && message) this.line(`${verb} ${target}: ${message}`);
       if (done === total) this.finish();
     } else {
-      process.stderr.write(`${verb} ${target}: ${ok ? 'ok' : 'failed' + (message ? `: ${message}` : '')} (${done}/${total})\n`);
+      process.stderr.write(visible(`${verb} ${target}: ${ok ? 'ok' : 'failed' + (message ? `: ${message}` : '')} (${done}/${total})`) + '\n');
     }
   }
 
   line(msg: string): void {
     if (this.quiet) return;
     if (this.tty && this.lastLen) this.finish();
-    process.stderr.write(msg + '\n');
+    process.stderr.write(visible(msg) + '\n');
   }
 
   finish(): void {

@@ -24,6 +24,7 @@ import { targetSpec, type PlannedTarget } from './targets.js';
 import type { Secrets } from './secrets.js';
 import type { PlanWithTargets } from './plan.js';
 import { Graph } from './graph.js';
+import type { JournalResult } from './governance/journal.js';
 
 export interface ApplyEvent {
   phase: 'connect' | 'apply' | 'verify';
@@ -40,6 +41,8 @@ export interface ApplyOptions {
   concurrency?: number;
   timeoutMs?: number;
   progress?: (e: ApplyEvent) => void;
+  /** Called once per target as soon as all of its changes are done (the journal's target entry); awaited before apply returns. */
+  onTargetDone?: (target: string, results: JournalResult[]) => Promise<void>;
 }
 
 export interface ApplyReport {
@@ -111,8 +114,15 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
             const driver = await opts.catalog.driver(t.driver);
             driversByTarget.set(addr, driver);
             const w = await driver.connectWriter(targetSpec(t, opts.secrets), { timeoutMs: opts.timeoutMs });
+            let res;
+            try {
+              res = await w.read(readRequests(driver, changes, resolvedAfter));
+            } catch (e) {
+              await w.close().catch(() => undefined);
+              throw e;
+            }
+            // Only a target whose re-read succeeded (so whose staleness was checked) is ever written to.
             sessions.set(addr, w);
-            const res = await w.read(readRequests(driver, changes, resolvedAfter));
             const unmanaged = new Map((res.unmanaged ?? []).map((u) => [objectKey(u.kind, u.id), u]));
             for (const c of changes) {
               const key = objectKey(c.kind, c.id);
@@ -141,11 +151,21 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
     const failedChanges = new Set<string>();
     done = 0;
     const total = units.size;
+    // A unit's outcome; when a target's last unit settles, its journal entry is written (awaited below).
+    const unsettled = new Map<string, number>();
+    for (const u of units.values()) unsettled.set(u.target.address, (unsettled.get(u.target.address) ?? 0) + 1);
+    const targetEntries: Promise<void>[] = [];
+    const settle = (u: Unit, s: 'ok' | 'failed' | 'skipped'): void => {
+      state.set(u.id, s);
+      const left = unsettled.get(u.target.address)! - 1;
+      unsettled.set(u.target.address, left);
+      if (left === 0 && opts.onTargetDone) targetEntries.push(opts.onTargetDone(u.target.address, journalResults(report, changesByTarget.get(u.target.address)!)));
+    };
     const runUnit = async (u: Unit): Promise<void> => {
       const w = sessions.get(u.target.address);
       if (!w) {
-        for (const c of u.changes) report.failed.push({ address: c.address, message: `cannot connect to ${u.target.address}: ${unreachable.get(u.target.address) ?? 'no session'}` });
-        state.set(u.id, 'failed');
+        for (const c of u.changes) report.failed.push({ address: c.address, message: `not applied: connecting to or re-reading ${u.target.address} failed: ${unreachable.get(u.target.address) ?? 'no session'}` });
+        settle(u, 'failed');
         return;
       }
       const withSecrets = u.changes.map((c) => ({ ...c, after: resolvedAfter.get(c.address) ?? null }));
@@ -153,7 +173,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
         if (w.mode === 'transaction') await w.applyTransaction(withSecrets);
         else for (const c of withSecrets) await w.applyChange(c);
         report.applied.push(...u.changes.map((c) => c.address));
-        state.set(u.id, 'ok');
+        settle(u, 'ok');
       } catch (e) {
         const rolledBack = e instanceof DriverError ? e.opts.rolledBack : undefined;
         const msg = opts.secrets.scrub((e as Error).message ?? String(e));
@@ -161,7 +181,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
           report.failed.push({ address: c.address, message: msg, ...(rolledBack !== undefined ? { rolledBack } : {}) });
           failedChanges.add(c.address);
         }
-        state.set(u.id, 'failed');
+        settle(u, 'failed');
       }
       opts.progress?.({ phase: 'apply', done: ++done, total, target: u.target.address, ok: state.get(u.id) === 'ok', message: state.get(u.id) === 'ok' ? undefined : report.failed[report.failed.length - 1]?.message });
     };
@@ -181,7 +201,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
             if (bad) {
               const why = units.get(bad)!.changes.map((c) => c.address);
               for (const c of u.changes) report.skipped.push({ address: c.address, reason: `depends on ${why.join(', ')}, which ${state.get(bad) === 'failed' ? 'failed' : 'was skipped'}` });
-              state.set(u.id, 'skipped');
+              settle(u, 'skipped');
               continue;
             }
             // Non-transactional targets take one change at a time over their single session.
@@ -195,6 +215,7 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
       };
       pump();
     });
+    await Promise.all(targetEntries);
 
     // 4. verify: read each target again and compare with the plan.
     const verifyTargets = [...changesByTarget.keys()].filter((a) => sessions.has(a));
@@ -232,6 +253,20 @@ export async function applyPlan(plan: PlanWithTargets, opts: ApplyOptions): Prom
   } finally {
     await Promise.all([...sessions.values()].map((s) => s.close().catch(() => undefined)));
   }
+}
+
+/** What the journal records of a target's changes, from the report so far. */
+function journalResults(report: ApplyReport, changes: Change[]): JournalResult[] {
+  const failed = new Map(report.failed.map((f) => [f.address, f]));
+  const skipped = new Map(report.skipped.map((s) => [s.address, s]));
+  const applied = new Set(report.applied);
+  return changes.map((c): JournalResult => {
+    const f = failed.get(c.address);
+    if (f) return { address: c.address, actions: c.actions, status: 'failed', message: f.message, ...(f.rolledBack !== undefined ? { rolledBack: f.rolledBack } : {}) };
+    const s = skipped.get(c.address);
+    if (s) return { address: c.address, actions: c.actions, status: 'skipped', message: s.reason };
+    return { address: c.address, actions: c.actions, status: applied.has(c.address) ? 'applied' : 'skipped' };
+  });
 }
 
 /**

@@ -7,14 +7,15 @@
  *
  * Limits (documented in the README): a manifest file may be at most
  * MAX_FILE_BYTES; larger files are refused before parsing, so a 50 MB file
- * costs neither time nor memory. YAML aliases are capped so that an alias
+ * costs neither time nor memory. A manifest must be a regular file: a device
+ * (/dev/zero), FIFO or socket is refused without reading or waiting. YAML aliases are capped so that an alias
  * bomb ("billion laughs") is refused instead of expanding.
  */
-import { readFileSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, parseAllDocuments, type Node as YamlNode } from 'yaml';
 import type { Diagnostic, SourcePos } from './types.js';
 import { pointerSegment } from './diff.js';
+import { readRegularFile, type LocalFileError } from './local-files.js';
 
 export const MAX_FILE_BYTES = 4 * 1024 * 1024;
 export const MAX_ALIAS_COUNT = 100;
@@ -81,19 +82,15 @@ function posOfOffset(buf: Buffer, offset: number): { line: number; col: number }
 /** Load every document of one manifest file. `displayName` is how the file is named in diagnostics. */
 export function loadFile(path: string, displayName = path): LoadResult {
   const at = (line: number, col: number): SourcePos => ({ file: displayName, line, col });
-  let size: number;
+  let buf: Buffer;
   try {
-    size = statSync(path).size;
+    // A regular file of at most MAX_FILE_BYTES, read without ever blocking on a FIFO or reading a device (local-files.ts).
+    buf = readRegularFile(path, MAX_FILE_BYTES);
   } catch (e) {
-    return { documents: [], diagnostics: [{ severity: 'error', code: 'E_READ', message: `cannot read file: ${(e as NodeJS.ErrnoException).code ?? e}`, pos: at(1, 1) }] };
+    const err = e as LocalFileError;
+    const message = err.code === 'E_FILE_TOO_LARGE' ? `manifest ${err.message} (split it into several files)` : err.code === 'E_NOT_REGULAR' ? `manifest is ${err.message}` : err.message;
+    return { documents: [], diagnostics: [{ severity: 'error', code: err.code ?? 'E_READ', message, pos: at(1, 1) }] };
   }
-  if (size > MAX_FILE_BYTES) {
-    return {
-      documents: [],
-      diagnostics: [{ severity: 'error', code: 'E_FILE_TOO_LARGE', message: `manifest is ${size} bytes; the limit is ${MAX_FILE_BYTES} bytes (split it into several files)`, pos: at(1, 1) }],
-    };
-  }
-  const buf = readFileSync(path);
   const bad = firstInvalidUtf8(buf);
   if (bad >= 0) {
     const p = posOfOffset(buf, bad);

@@ -3,11 +3,15 @@
  * `hash` covers everything but `hash` and `approvals`, so a reviewer's
  * signature over the hash covers the whole plan, and any edit is detected.
  */
-import { readFileSync, writeFileSync, renameSync } from 'node:fs';
+import { writeFileSync, renameSync } from 'node:fs';
 import type { Plan } from './types.js';
 import { PLAN_FORMAT_VERSION } from './types.js';
 import { canonicalJson, sha256 } from './hash.js';
 import type { PlanWithTargets } from './targets.js';
+import { readRegularFile } from './local-files.js';
+
+/** A plan file larger than this is refused before it is parsed (a plan of 40,000 changes is far smaller). */
+export const MAX_PLAN_FILE_BYTES = 256 * 1024 * 1024;
 
 /** `sha256:<hex>` over the canonical JSON of the plan without `hash` and `approvals`. */
 export function computePlanHash(plan: Omit<Plan, 'hash'> | Plan | Record<string, unknown>): string {
@@ -29,9 +33,9 @@ const REQUIRED: (keyof Plan)[] = ['formatVersion', 'engineVersion', 'createdAt',
 export function readPlanFile(file: string): PlanWithTargets {
   let text: string;
   try {
-    text = readFileSync(file, 'utf8');
+    text = readRegularFile(file, MAX_PLAN_FILE_BYTES).toString('utf8');
   } catch (e) {
-    throw new PlanFileError(`cannot read plan: ${(e as NodeJS.ErrnoException).code ?? e}`);
+    throw new PlanFileError(`cannot read plan: ${(e as Error).message}`);
   }
   let plan: PlanWithTargets;
   try {

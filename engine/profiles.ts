@@ -13,14 +13,16 @@
  * A profile folder may hold a `profile.yaml` (kind Profile) declaring its
  * parameters with defaults; using an undeclared or unset parameter is an error.
  *
- * Profile paths may not be absolute or contain `..`: an environment must not
- * be able to pull files from outside the repository's environments root.
+ * Profile paths may not be absolute or contain `..`, and the folder they name
+ * must resolve (symlinks followed) inside the repository: an environment must
+ * not be able to pull files from outside it.
  */
-import { existsSync, statSync } from 'node:fs';
-import { resolve, sep } from 'node:path';
+import { statSync } from 'node:fs';
+import { resolve } from 'node:path';
 import type { Diagnostic } from './types.js';
 import { type LoadedDocument, loadFile, positionOf } from './load.js';
 import { displayPath, listManifests } from './discover.js';
+import { pathProblem, type LocalRoots } from './local-files.js';
 
 const PARAM = /\$\{param:([A-Za-z_][A-Za-z0-9_]*)\}/g;
 const PARAM_EXACT = /^\$\{param:([A-Za-z_][A-Za-z0-9_]*)\}$/;
@@ -31,7 +33,7 @@ interface ProfileRef {
   params?: unknown;
 }
 
-export function expandProfiles(envDoc: LoadedDocument, root: string): { documents: LoadedDocument[]; diagnostics: Diagnostic[] } {
+export function expandProfiles(envDoc: LoadedDocument, root: string, roots: LocalRoots): { documents: LoadedDocument[]; diagnostics: Diagnostic[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: LoadedDocument[] = [];
   const spec = (envDoc.value as { spec?: { profiles?: unknown } })?.spec;
@@ -46,8 +48,14 @@ export function expandProfiles(envDoc: LoadedDocument, root: string): { document
       return;
     }
     const dir = resolve(root, p);
-    if (!dir.startsWith(resolve(root) + sep) || !existsSync(dir) || !statSync(dir).isDirectory()) {
+    // The folder (or a symlink on the way to it) must not lead out of the repository.
+    const problem = pathProblem(dir, roots, { keysDir: false });
+    if (problem === 'does not exist' || (!problem && !statSync(dir).isDirectory())) {
       diagnostics.push({ severity: 'error', code: 'E_PROFILE_MISSING', message: `profile folder ${displayPath(dir)} does not exist`, pos });
+      return;
+    }
+    if (problem) {
+      diagnostics.push({ severity: 'error', code: 'E_PROFILE_PATH', message: `profile folder ${displayPath(dir)} ${problem}`, pos });
       return;
     }
     const given = (ref.params && typeof ref.params === 'object' ? ref.params : {}) as Record<string, unknown>;

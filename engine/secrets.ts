@@ -13,13 +13,16 @@
  * the diff of what is live.)
  */
 import { createHmac, randomBytes } from 'node:crypto';
-import { existsSync, lstatSync, readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Zone } from './types.js';
+import { readRegularFile } from './local-files.js';
+
+/** A secret file larger than this is not a secret value. */
+const MAX_SECRET_FILE_BYTES = 1024 * 1024;
 
 const REF = /\$\{secret:([A-Z][A-Z0-9_]{0,63})\}/g;
 const SECRET_NAME = /^[A-Z][A-Z0-9_]{0,63}$/;
-const MAX_SECRET_BYTES = 1024 * 1024;
 /** Shorter values are not redacted by value: replacing every "ab" in a plan would garble it and protect nothing. */
 const MIN_REDACT_LENGTH = 4;
 const PLACEHOLDER = /<secret:([A-Z][A-Z0-9_]{0,63})>/g;
@@ -49,7 +52,13 @@ export class Secrets {
     let v = process.env[envName];
     if (v === undefined && this.source.dir) {
       const f = join(this.source.dir, this.source.zone, name);
-      if (existsSync(f)) v = readFileSync(f, 'utf8').replace(/\r?\n$/, '');
+      if (existsSync(f)) {
+        try {
+          v = readRegularFile(f, MAX_SECRET_FILE_BYTES).toString('utf8').replace(/\r?\n$/, '');
+        } catch (e) {
+          throw new SecretError(`secret file ${f}: ${(e as Error).message}`);
+        }
+      }
     }
     if (v === undefined) {
       throw new SecretError(`secret ${name} is not set: define ${envName} or the file ${this.source.dir ? join(this.source.dir, this.source.zone, name) : `<secrets-dir>/${this.source.zone}/${name}`}`);
@@ -78,9 +87,7 @@ export class Secrets {
       for (const n of names) {
         if (!SECRET_NAME.test(n)) continue;
         try {
-          const f = join(dir, n);
-          const st = lstatSync(f);
-          if (st.isFile() && st.size <= MAX_SECRET_BYTES) this.remember(readFileSync(f, 'utf8').replace(/\r?\n$/, ''));
+          this.remember(readRegularFile(join(dir, n), MAX_SECRET_FILE_BYTES).toString('utf8').replace(/\r?\n$/, ''));
         } catch {
           /* not readable: not a value this run can leak either */
         }

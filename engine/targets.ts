@@ -7,9 +7,7 @@ import { isAbsolute, relative, resolve } from 'node:path';
 import type { Catalog, DesiredObject, ExpandContext, Plan, Resource, TargetSpec } from './types.js';
 import type { Secrets } from './secrets.js';
 import { redactRefs } from './secrets.js';
-
-/** Connection fields that name a file relative to the manifest. */
-const FILE_FIELDS = ['privateKeyFile', 'caFile', 'certFile', 'keyFile'];
+import { CONNECTION_FILE_FIELDS as FILE_FIELDS } from './local-files.js';
 
 export function isTargetResource(catalog: Catalog, r: Resource): boolean {
   return !!catalog.kind(r.kind)?.isTarget;

@@ -15,7 +15,8 @@ import { resolveReferences, type Resolution } from './resolve.js';
 import { isTargetResource } from './targets.js';
 import { checkManagementNetworks } from './management-networks.js';
 import { sha256 } from './hash.js';
-import { readFileSync } from 'node:fs';
+import { connectionFileDiagnostics, localRoots, pathProblem, readRegularFile, type LocalRoots } from './local-files.js';
+import { MAX_FILE_BYTES } from './load.js';
 
 export interface Workspace {
   /** Kinds, drivers and policies of the run (from the composition root). */
@@ -35,11 +36,17 @@ export interface Workspace {
   manifestsHash: string;
 }
 
-function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[] } {
+function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder, roots: LocalRoots): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: LoadedDocument[] = [];
   const files: string[] = [];
   for (const f of folder.files) {
+    // A manifest (environment.yaml may be a symlink) must resolve inside the repository.
+    const outside = pathProblem(f, roots, { keysDir: false });
+    if (outside && outside !== 'does not exist') {
+      diagnostics.push({ severity: 'error', code: 'E_LOCAL_PATH', message: `manifest ${outside}`, pos: { file: displayPath(f), line: 1, col: 1 } });
+      continue;
+    }
     const res = loadFile(f, displayPath(f));
     files.push(f);
     diagnostics.push(...res.diagnostics);
@@ -48,7 +55,7 @@ function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder): { env?: V
   const envFile = displayPath(folder.files[0]);
   const envDoc = documents.find((d) => d.file === envFile && (d.value as { kind?: unknown })?.kind === 'Environment');
   if (envDoc) {
-    const expanded = expandProfiles(envDoc, folder.root);
+    const expanded = expandProfiles(envDoc, folder.root, roots);
     diagnostics.push(...expanded.diagnostics);
     documents.push(...expanded.documents);
     for (const d of expanded.documents) if (!files.includes(d.file)) files.push(d.file);
@@ -63,17 +70,20 @@ export interface LoadOptions {
   repositoryWide?: boolean;
   /** Require the run to cover one zone only (plan, apply, drift). */
   singleZone?: boolean;
+  /** --keys-dir: connection files (privateKeyFile, ...) may also resolve inside it. */
+  keysDir?: string;
 }
 
 export async function loadWorkspace(catalog: Catalog, paths: string[], opts: LoadOptions = {}): Promise<Workspace> {
   const diagnostics: Diagnostic[] = [];
   const found = discoverEnvironments(paths);
   diagnostics.push(...found.diagnostics);
+  const roots = localRoots(found.envs.map((e) => e.root), opts.keysDir);
   const envs: ValidatedEnvironment[] = [];
   const fileSet = new Set<string>();
   const loadedByDir = new Map<string, ValidatedEnvironment | undefined>();
   for (const folder of found.envs) {
-    const r = loadEnvironment(catalog, folder);
+    const r = loadEnvironment(catalog, folder, roots);
     diagnostics.push(...r.diagnostics);
     r.files.forEach((f) => fileSet.add(f));
     loadedByDir.set(folder.dir, r.env);
@@ -93,7 +103,7 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
     for (const folder of siblingEnvironments(found.envs)) {
       if (loadedByDir.has(folder.dir)) continue;
       // Other environments only feed repository-wide checks; their own errors are reported when they are validated.
-      const r = loadEnvironment(catalog, folder);
+      const r = loadEnvironment(catalog, folder, roots);
       if (r.env) repository.push(...r.env.resources);
     }
   }
@@ -110,6 +120,7 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
   await prepareKinds(catalog, resources);
   const resolution = resolveReferences(resources, (k) => catalog.kind(k), repository);
   diagnostics.push(...resolution.diagnostics);
+  diagnostics.push(...connectionFileDiagnostics(resources.filter((r) => isTargetResource(catalog, r)), roots));
   // Each driver checks the connections it will use (plain-HTTP WinRM, missing pins, ...); warnings reach the plan.
   for (const r of resources) {
     if (!isTargetResource(catalog, r)) continue;
@@ -130,7 +141,7 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
   );
   const h = [...fileSet].sort().map((f) => {
     try {
-      return `${relative(process.cwd(), f)}\u0000${sha256(readFileSync(f))}`;
+      return `${relative(process.cwd(), f)}\u0000${sha256(readRegularFile(f, MAX_FILE_BYTES))}`;
     } catch {
       return f;
     }

@@ -6,15 +6,20 @@
  *   einklang keygen --out DIR [--name NAME]     -> cmdKeygen({out, name})
  *   einklang approve PLAN --key KEY [--as NAME] -> cmdApprove(plan, key, {reviewer, reviewers})
  *   einklang unlock ENVDIR --id ID              -> cmdUnlock(envDir, id)
- *   einklang journal verify FILE|ENVDIR         -> cmdJournalVerify(path, {expectedHead})
+ *   einklang journal verify ENVDIR|FILE [--expect-head HASH] -> cmdJournalVerify(path, {expectedHead})
+ *   einklang journal head ENVDIR                -> cmdJournalHead(path)
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename } from 'node:path';
+import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { Plan, Resource } from '../types.js';
 import { computePlanHash, keygen, publicKeyBase64, signPlan } from './approvals.js';
-import { journalPath, verifyJournal } from './journal.js';
+import { journalPath, verifyJournal, type JournalSigner, type JournalVerification } from './journal.js';
+import { journalSignersOf } from './apply-journal.js';
+import { loadFile } from '../load.js';
 import { envLockStore } from './locks.js';
+import { MAX_KEY_FILE_BYTES, readRegularFile } from '../local-files.js';
+import { MAX_PLAN_FILE_BYTES } from '../plan-file.js';
 
 export interface CommandResult {
   exitCode: number;
@@ -58,12 +63,12 @@ export function cmdApprove(
   let plan: Plan;
   let keyPem: string;
   try {
-    plan = JSON.parse(readFileSync(planFile, 'utf8'));
+    plan = JSON.parse(readRegularFile(planFile, MAX_PLAN_FILE_BYTES).toString('utf8'));
   } catch (e) {
     return { exitCode: 1, output: [`error: cannot read plan ${planFile}: ${msg(e)}`] };
   }
   try {
-    keyPem = readFileSync(keyFile, 'utf8');
+    keyPem = readRegularFile(keyFile, MAX_KEY_FILE_BYTES).toString('utf8');
   } catch (e) {
     return { exitCode: 1, output: [`error: cannot read key ${keyFile}: ${msg(e)}`] };
   }
@@ -116,21 +121,63 @@ export async function cmdUnlock(envDir: string, id: string): Promise<CommandResu
   }
 }
 
-/** Verify a journal file, or the journal of an environment folder. */
+/**
+ * The journal file of an environment folder (or a journal file given
+ * directly), and the journalSigners its environment declares: read from the
+ * environment.yaml beside `.einklang/`. An environment.yaml that cannot be
+ * read is a failure (its signers are unknown), never "no signers".
+ */
+function journalOf(path: string): { file: string; signers: JournalSigner[]; problem?: string } {
+  let file = path;
+  let envDir: string | undefined;
+  try {
+    if (statSync(path).isDirectory()) {
+      envDir = path;
+      file = journalPath(path);
+    }
+  } catch {
+    /* verifyJournal reports a missing file */
+  }
+  if (!envDir && basename(dirname(file)) === '.einklang') envDir = dirname(dirname(file));
+  const envFile = envDir && join(envDir, 'environment.yaml');
+  if (!envFile || !existsSync(envFile)) return { file, signers: [] };
+  const loaded = loadFile(envFile);
+  const doc = loaded.documents.find((d) => (d.value as { kind?: unknown })?.kind === 'Environment');
+  if (!doc || loaded.diagnostics.some((d) => d.severity === 'error')) return { file, signers: [], problem: `cannot read the journalSigners of ${envFile}` };
+  return { file, signers: journalSignersOf({ spec: (doc.value as { spec?: unknown }).spec } as Resource) };
+}
+
+function journalProblems(file: string, r: JournalVerification): CommandResult {
+  return { exitCode: 1, output: r.problems.map((p) => `${file}:${p.line}:1: error E_JOURNAL: ${p.message}`) };
+}
+
+/**
+ * Verify the journal of an environment folder (or a journal file): the hash
+ * chain, the signatures (required when the environment declares
+ * journalSigners) and, with `expectedHead`, that a head seen earlier is still
+ * in the chain (a cut-off tail is found).
+ */
 export function cmdJournalVerify(path: string, opts: { expectedHead?: string } = {}): CommandResult {
   try {
-    let file = path;
-    try {
-      if (statSync(path).isDirectory()) file = journalPath(path);
-    } catch {
-      /* verifyJournal reports a missing file */
-    }
-    const r = verifyJournal(file, opts);
-    if (r.ok) return { exitCode: 0, output: [`${file}: ${r.entries} entries, chain intact, head ${r.head}`] };
-    return {
-      exitCode: 1,
-      output: r.problems.map((p) => `${file}:${p.line}:1: error E_JOURNAL: ${p.message}`),
-    };
+    const { file, signers, problem } = journalOf(path);
+    if (problem) return { exitCode: 1, output: [`${file}:0:1: error E_JOURNAL: ${problem}`] };
+    const r = verifyJournal(file, { ...opts, signers });
+    if (!r.ok) return journalProblems(file, r);
+    const signing = signers.length ? `every entry signed by a declared journalSigner` : r.signed ? `${r.signed} signed entries (no journalSigners declared)` : 'entries not signed (no journalSigners declared)';
+    const expected = opts.expectedHead === undefined ? '' : r.appendedSinceExpected ? `; the expected head is still in the chain, ${r.appendedSinceExpected} entries appended since` : '; the expected head is the head';
+    return { exitCode: 0, output: [`${file}: ${r.entries} entries, chain intact, ${signing}, head ${r.head}${expected}`] };
+  } catch (e) {
+    return { exitCode: 1, output: [`error: ${msg(e)}`] };
+  }
+}
+
+/** Print the head hash of an environment's journal (after verifying it: a broken journal has no head to trust). */
+export function cmdJournalHead(path: string): CommandResult {
+  try {
+    const { file, signers, problem } = journalOf(path);
+    if (problem) return { exitCode: 1, output: [`${file}:0:1: error E_JOURNAL: ${problem}`] };
+    const r = verifyJournal(file, { signers });
+    return r.ok ? { exitCode: 0, output: [r.head] } : journalProblems(file, r);
   } catch (e) {
     return { exitCode: 1, output: [`error: ${msg(e)}`] };
   }

@@ -6,22 +6,13 @@
  */
 import type { Change, Plan } from '../types.js';
 import { actionSymbol, actionWord, fieldName, fmtValue, isTextBlock, summaryLine, unifiedDiff } from './common.js';
+import { htmlText, mdCode, mdFence as fence, mdText as esc, visibleDeep } from './escape.js';
 
 export const MAX_MARKDOWN = 60_000;
 
-function esc(s: string): string {
-  return s.replace(/[|\\`*_<>[\]]/g, (m) => '\\' + m).replace(/\n/g, ' ');
-}
-
-function fence(text: string, lang = ''): string {
-  const longest = Math.max(2, ...[...text.matchAll(/`+/g)].map((m) => m[0].length));
-  const f = '`'.repeat(longest + 1);
-  return `${f}${lang}\n${text}\n${f}`;
-}
-
 function changeBlock(c: Change): string {
   const lines: string[] = [];
-  lines.push(`**\`${actionSymbol(c)}\` ${esc(c.address)}** — ${actionWord(c)} ${esc(c.kind)} \`${esc(c.id)}\``);
+  lines.push(`**${mdCode(actionSymbol(c))} ${esc(c.address)}** — ${esc(actionWord(c))} ${esc(c.kind)} ${mdCode(c.id)}`);
   const plain: string[] = [];
   for (const d of c.diff) {
     if (isTextBlock(d)) lines.push('', fence(unifiedDiff(d, c.id), 'diff'));
@@ -32,11 +23,13 @@ function changeBlock(c: Change): string {
   return lines.join('\n');
 }
 
-export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'plan' | 'drift' } = {}): string {
+export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'plan' | 'drift' } = {}): string {
+  // Values are shown through escape.ts: no control character raw, no way out of a code span or fence.
+  const plan = visibleDeep(raw);
   const hint = opts.jsonHint ?? 'the JSON plan (artifact)';
   const head: string[] = [];
   const title = opts.mode === 'drift' ? 'einklang drift' : 'einklang plan';
-  head.push(`### ${title}: ${esc(plan.environments.join(', '))}${plan.zone ? ` (zone ${plan.zone})` : ''}`);
+  head.push(`### ${title}: ${esc(plan.environments.join(', '))}${plan.zone ? ` (zone ${esc(plan.zone)})` : ''}`);
   head.push('');
   head.push('| action | count |', '|---|---:|');
   const s = plan.summary;
@@ -44,14 +37,14 @@ export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'pl
   if (s.unmanaged) head.push(`| unmanaged | ${s.unmanaged} |`);
   head.push('');
   const status = !plan.complete ? '❌ **incomplete** (targets could not be read)' : !plan.applyable ? '❌ **not applyable** (mandatory policy failed)' : plan.changes.length ? '✅ applyable' : '✅ no changes';
-  head.push(`Status: ${status} · plan hash \`${plan.hash}\` · ${plan.approvalsRequired.count} approval(s) required`);
+  head.push(`Status: ${status} · plan hash ${mdCode(plan.hash)} · ${esc(String(plan.approvalsRequired.count))} approval(s) required`);
   head.push('');
-  for (const e of plan.errored) head.push(`- ❌ \`${esc(e.target)}\`: ${esc(e.message)}`);
+  for (const e of plan.errored) head.push(`- ❌ ${mdCode(e.target)}: ${esc(e.message)}`);
   const failed = plan.policy.filter((p) => !p.passed);
   if (failed.length) {
     head.push('', '| policy | enforcement | violations |', '|---|---|---:|');
-    for (const p of failed) head.push(`| ${esc(p.name)} | ${p.enforcement} | ${p.violations.length} |`);
-    for (const p of failed) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** \`${esc(v.address)}\`: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
+    for (const p of failed) head.push(`| ${esc(p.name)} | ${esc(p.enforcement)} | ${p.violations.length} |`);
+    for (const p of failed) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** ${mdCode(v.address)}: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
   }
   head.push('');
   let out = head.join('\n');
@@ -63,7 +56,7 @@ export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'pl
   for (const [target, changes] of byTarget) {
     const counts = new Map<string, number>();
     for (const c of changes) counts.set(actionWord(c), (counts.get(actionWord(c)) ?? 0) + 1);
-    const summary = `<details><summary><code>${esc(target)}</code>: ${[...counts].map(([k, n]) => `${n} ${k}`).join(', ')}</summary>\n\n`;
+    const summary = `<details><summary><code>${htmlText(target)}</code>: ${htmlText([...counts].map(([k, n]) => `${n} ${k}`).join(', '))}</summary>\n\n`;
     let section = summary;
     let inSection = 0;
     for (const c of changes) {
@@ -82,13 +75,13 @@ export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'pl
     shown += inSection;
   }
   if (plan.unmanaged.length) {
-    const list = plan.unmanaged.slice(0, 50).map((u) => `- \`${esc(u.target)}\`: ${esc(u.kind)} \`${esc(u.id)}\``).join('\n');
+    const list = plan.unmanaged.slice(0, 50).map((u) => `- ${mdCode(u.target)}: ${esc(u.kind)} ${mdCode(u.id)}`).join('\n');
     const sec = `<details><summary>${plan.unmanaged.length} unmanaged object(s)</summary>\n\n${list}\n\n</details>\n\n`;
     if (out.length + sec.length + tailReserve <= MAX_MARKDOWN) out += sec;
   }
   if (shown < plan.changes.length) {
     out += `> **${plan.changes.length - shown} of ${plan.changes.length} changes are not shown here${omittedTargets ? ` (${omittedTargets} target(s) left out entirely)` : ''}** to keep this comment under ${MAX_MARKDOWN} characters. The complete plan is in ${esc(hint)}.\n\n`;
   }
-  out += `_${summaryLine(plan)}._\n`;
+  out += `_${esc(summaryLine(plan))}._\n`;
   return out.length > MAX_MARKDOWN ? out.slice(0, MAX_MARKDOWN - 80) + `\n\n_(cut; see ${esc(hint)})_\n` : out;
 }

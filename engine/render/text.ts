@@ -1,10 +1,12 @@
 /**
  * Terminal rendering of a plan: one line per change (+ create, ~ update,
  * - delete, -/+ replace), field differences below, file content as a unified
- * diff. Colour only on a terminal and without NO_COLOR.
+ * diff. Colour only on a terminal and without NO_COLOR; the only escape
+ * sequences in the output are those colours (values are escaped first).
  */
 import type { Plan } from '../types.js';
 import { actionSymbol, fieldName, fmtValue, isTextBlock, summaryLine, targetName, unifiedDiff } from './common.js';
+import { visibleDeep } from './escape.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -14,7 +16,9 @@ export interface TextOptions {
 
 const codes = { green: 32, yellow: 33, red: 31, cyan: 36, bold: 1, dim: 2 } as const;
 
-export function renderText(plan: Plan, opts: TextOptions = {}): string {
+export function renderText(raw: Plan, opts: TextOptions = {}): string {
+  // Everything shown comes from the plan; no control character in it reaches the terminal raw (escape.ts).
+  const plan = visibleDeep(raw);
   const c = (name: keyof typeof codes, s: string) => (opts.color ? `\u001b[${codes[name]}m${s}\u001b[0m` : s);
   const colorOf = (sym: string) => (sym === '+' ? 'green' : sym === '-' ? 'red' : sym === '~' ? 'yellow' : 'cyan');
   const out: string[] = [];

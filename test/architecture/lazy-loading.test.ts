@@ -48,14 +48,14 @@ describe('lazy loading', function () {
   it('a plan of Linux servers loads the ssh driver and nothing of WinRM, the switches, CEL or the ajv compiler', async () => {
     const port = await freePort();
     const root = writeTree({
-      'keys/id': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))),
+      'envs/keys/id': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))),
       'envs/lab/environment.yaml': 'kind: Environment\nmetadata: { name: lab }\nspec: { zone: school }\n',
       'envs/lab/server.yaml': [
         'kind: Server',
         'metadata: { name: web }',
         'spec:',
         '  os: linux',
-        `  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../../keys/id, hostKeyFingerprint: "${labHostKeyFingerprint('lab/Server/web')}" }`,
+        `  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../keys/id, hostKeyFingerprint: "${labHostKeyFingerprint('lab/Server/web')}" }`,
         '---',
         'kind: File',
         'metadata: { name: motd }',
@@ -63,8 +63,8 @@ describe('lazy loading', function () {
         '',
       ].join('\n'),
     });
-    writeFileSync(join(root, 'keys/id'), readFileSync(join(root, 'keys/id')), { mode: 0o600 });
-    const sim = await startLinuxSimulator({ address: 'lab/Server/web', kind: 'Server', name: 'web', zone: 'school', spec: {}, connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'keys/id') } });
+    writeFileSync(join(root, 'envs/keys/id'), readFileSync(join(root, 'envs/keys/id')), { mode: 0o600 });
+    const sim = await startLinuxSimulator({ address: 'lab/Server/web', kind: 'Server', name: 'web', zone: 'school', spec: {}, connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'envs/keys/id') } });
     try {
       const r = await tracedCli(['plan', 'envs/lab', '--quiet'], root);
       assert.equal(r.code, 2, r.stderr);

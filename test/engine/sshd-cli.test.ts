@@ -10,7 +10,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requireSshd, startSshd, type RunningSshd } from '../support/sshd.js';
+import { requireSshd, sshdEnvironment, startSshd, type RunningSshd } from '../support/sshd.js';
 import { runCli, writeTree } from '../support/cli.js';
 
 const USER = 'ektcli_alice';
@@ -38,14 +38,7 @@ describe('CLI against a real OpenSSH sshd', function () {
     sshd = await startSshd();
     dataDir = mkdtempSync(join(tmpdir(), 'einklang-sshd-data-'));
     root = writeTree({
-      'envs/real/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: real }\nspec: { zone: administration }\n',
-      'envs/real/server.yaml': `apiVersion: einklang/v1
-kind: Server
-metadata: { name: host }
-spec:
-  os: linux
-  connection: { driver: ssh, host: 127.0.0.1, port: ${sshd.port}, user: root, privateKeyFile: ${JSON.stringify(sshd.privateKeyFile)}, hostKeyFingerprint: "${sshd.hostKeyFingerprint}" }
-`,
+      ...sshdEnvironment(sshd),
       'envs/real/things.yaml': `apiVersion: einklang/v1
 kind: Group
 metadata: { name: staff }
@@ -79,11 +72,13 @@ spec: { server: host, path: ${dataDir}/blob.bin, mode: "600", contentBase64: "AA
   it('plans, applies, converges, and sees a hand edit as drift', async () => {
     const env = join(root, 'envs/real');
     const planFile = join(root, 'plan.json');
-    const plan = await runCli(['plan', env, '--out', planFile], { cwd: root });
+    // The key lives in sshd's temp dir, outside the repository: named with --keys-dir.
+    const keys = ['--keys-dir', sshd.dir];
+    const plan = await runCli(['plan', env, '--out', planFile, ...keys], { cwd: root });
     assert.equal(plan.code, 2, plan.stdout + plan.stderr);
     for (const a of ['real/Group/staff', 'real/User/alice', 'real/File/notes', 'real/File/blob']) assert.match(plan.stdout, new RegExp(`\\+\\s+${a}`));
 
-    const apply = await runCli(['apply', planFile], { cwd: root });
+    const apply = await runCli(['apply', planFile, ...keys], { cwd: root });
     assert.equal(apply.code, 0, apply.stdout + apply.stderr);
     const notes = join(dataDir, 'notes.txt');
     assert.equal(readFileSync(notes, 'utf8'), 'quotes \' " $HOME `id` $(id)\n');
@@ -94,15 +89,15 @@ spec: { server: host, path: ${dataDir}/blob.bin, mode: "600", contentBase64: "AA
     assert.equal(statSync(join(dataDir, 'blob.bin')).mode & 0o7777, 0o600);
     assert.match(execFileSync('id', ['-Gn', USER]).toString(), new RegExp(GROUP));
 
-    const again = await runCli(['plan', env], { cwd: root });
+    const again = await runCli(['plan', env, ...keys], { cwd: root });
     assert.equal(again.code, 0, again.stdout + again.stderr);
 
     writeFileSync(notes, 'edited by hand\n');
-    const drift = await runCli(['drift', env], { cwd: root });
+    const drift = await runCli(['drift', env, ...keys], { cwd: root });
     assert.equal(drift.code, 2, drift.stdout + drift.stderr);
     assert.match(drift.stdout, /~\s+real\/File\/notes/);
     assert.match(drift.stdout, /-edited by hand/);
-    const replan = await runCli(['plan', env], { cwd: root });
+    const replan = await runCli(['plan', env, ...keys], { cwd: root });
     assert.equal(replan.code, 2);
     assert.match(replan.stdout, /~\s+real\/File\/notes/);
   });

@@ -93,7 +93,7 @@ describe('renderers', () => {
     assert.match(md, /^### einklang plan/);
     assert.match(md, /\| create \| 5000 \|/);
     assert.match(md, /changes are not shown here/);
-    assert.match(md, /plan\.json/);
+    assert.match(md, /plan\\\.json/, 'names the JSON plan (its dot markdown-escaped)');
     assert.ok(md.indexOf('| create |') < md.indexOf('<details>'), 'summary table first');
   });
 

@@ -18,14 +18,14 @@ const SECRET_VALUE = 'Tr0ub4dor&3-very-secret';
 async function setup(extra = '') {
   const port = await freePort();
   const root = writeTree({
-    'keys/id_ed25519': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))),
+    'envs/keys/id_ed25519': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))),
     'envs/lab/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: lab }\nspec: { zone: school }\n',
     'envs/lab/server.yaml': `apiVersion: einklang/v1
 kind: Server
 metadata: { name: web }
 spec:
   os: linux
-  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../../keys/id_ed25519, hostKeyFingerprint: "${labHostKeyFingerprint('lab/Server/web')}" }
+  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../keys/id_ed25519, hostKeyFingerprint: "${labHostKeyFingerprint('lab/Server/web')}" }
 `,
     'envs/lab/things.yaml': `apiVersion: einklang/v1
 kind: Directory
@@ -48,14 +48,14 @@ metadata: { name: svc }
 spec: { server: web, uid: 2501, shell: /usr/sbin/nologin }
 ${extra}`,
   });
-  chmodKey(join(root, 'keys/id_ed25519'));
+  chmodKey(join(root, 'envs/keys/id_ed25519'));
   const sim = await startLinuxSimulator({
     address: 'lab/Server/web',
     kind: 'Server',
     name: 'web',
     zone: 'school',
     spec: {},
-    connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'keys/id_ed25519') },
+    connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'envs/keys/id_ed25519') },
   });
   return { root, sim, env: join(root, 'envs/lab'), planFile: join(root, 'plan.json') };
 }

@@ -33,8 +33,8 @@ async function keygen(root: string, names: string[]): Promise<Keys> {
 
 async function schoolSetup() {
   const port = await freePort();
-  const root = writeTree({ 'keys/id': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))) });
-  writeFileSync(join(root, 'keys/id'), readFileSync(join(root, 'keys/id')), { mode: 0o600 });
+  const root = writeTree({ 'envs/keys/id': openSshPrivateKey(ed25519FromRawSeed(randomBytes(32))) });
+  writeFileSync(join(root, 'envs/keys/id'), readFileSync(join(root, 'envs/keys/id')), { mode: 0o600 });
   const keys = await keygen(root, ['anna', 'ben', 'author']);
   writeTree(
     {
@@ -51,7 +51,7 @@ kind: Server
 metadata: { name: server }
 spec:
   os: linux
-  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../../keys/id, hostKeyFingerprint: "${labHostKeyFingerprint('schule-a/Server/server')}" }
+  connection: { driver: ssh, host: 127.0.0.1, port: ${port}, user: root, privateKeyFile: ../keys/id, hostKeyFingerprint: "${labHostKeyFingerprint('schule-a/Server/server')}" }
 ---
 apiVersion: einklang/v1
 kind: File
@@ -62,7 +62,7 @@ spec: { server: server, path: /etc/motd, content: "Schule A\\n" }
     },
     root,
   );
-  const sim = await startLinuxSimulator({ address: 'schule-a/Server/server', kind: 'Server', name: 'server', zone: 'school', spec: {}, connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'keys/id') } });
+  const sim = await startLinuxSimulator({ address: 'schule-a/Server/server', kind: 'Server', name: 'server', zone: 'school', spec: {}, connection: { host: '127.0.0.1', port, user: 'root', privateKeyFile: join(root, 'envs/keys/id') } });
   return { root, keys, sim, env: join(root, 'envs/schule-a'), plan: join(root, 'plan.json') };
 }
 
@@ -129,10 +129,12 @@ describe('governance through the CLI', function () {
     assert.equal(verify.code, 0, verify.stderr);
     const text = readFileSync(journal, 'utf8');
     assert.match(text, /"approvers":\["anna","ben"\]/);
+    // start, target, end: the target entry (line 2) says applied; make it say failed
+    assert.deepEqual(text.trim().split('\n').map((l) => JSON.parse(l).event), ['start', 'target', 'end']);
     writeFileSync(journal, text.replace('"applied"', '"failed"'));
     verify = await runCli(['journal', 'verify', journal], { cwd: s.root });
     assert.equal(verify.code, 1);
-    assert.match(verify.stderr, /journal\.jsonl:1:1: error E_JOURNAL/);
+    assert.match(verify.stderr, /journal\.jsonl:2:1: error E_JOURNAL: hash does not match/);
     assert.ok(!hasStackTrace(verify.stderr));
   });
 
@@ -149,9 +151,9 @@ describe('governance through the CLI', function () {
     assert.deepEqual(codes, [0, 1], a.stderr + b.stderr);
     const loser = a.code === 1 ? a : b;
     assert.match(loser.stderr, /held by|locked/i);
-    // An apply that could not take the lock wrote nothing and left no journal entry of its own.
-    const entries = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n');
-    assert.equal(entries.length, 1);
+    // An apply that could not take the lock wrote nothing and left no journal entry of its own: one start, one target, one end.
+    const entries = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(entries.map((e) => e.event), ['start', 'target', 'end']);
   });
 
   it('releases the environment lock when an apply is interrupted', async () => {
@@ -172,6 +174,9 @@ describe('governance through the CLI', function () {
     assert.equal(code, 130, stderr);
     assert.match(stderr, /interrupted by SIGTERM; releasing locks/);
     assert.deepEqual(readdirSync(lockDir).filter((f) => f.endsWith('.lock')), []);
+    // the journal says so: the start entry, then an end entry for the interruption
+    const events = readFileSync(join(s.env, '.einklang/journal.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.deepEqual(events.map((e) => [e.event, e.outcome, e.signal]), [['start', undefined, undefined], ['end', 'interrupted', 'SIGTERM']]);
   });
 
   it('refuses overlapping VLAN subnets and shared management addresses across zones, naming both files', async () => {

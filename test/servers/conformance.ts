@@ -34,8 +34,10 @@ export interface HostAccess {
   writeFile(path: string, data: Buffer | string): Promise<void>;
   /** Hosts with file modes (caps.mode) only. */
   chmod?(path: string, mode: number): Promise<void>;
-  /** mode as 4 octal digits (hosts with caps.mode only), owner and group names; undefined if missing. */
-  stat(path: string): Promise<{ mode?: string; owner: string; group: string; type: 'file' | 'dir' } | undefined>;
+  /** mode as 4 octal digits (hosts with caps.mode only), owner and group names, of the path itself (lstat); undefined if missing. */
+  stat(path: string): Promise<{ mode?: string; owner: string; group: string; type: 'file' | 'dir' | 'link' } | undefined>;
+  /** Hosts with symbolic links only: a link at `path` to `target`. */
+  symlink?(target: string, path: string): Promise<void>;
   listDir(path: string): Promise<string[]>;
   /** uid and shell on hosts with caps.posixAccounts only. */
   user(name: string): Promise<{ uid?: number; shell?: string; comment: string; groups: string[] } | undefined>;
@@ -529,6 +531,54 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       assert.equal(await fx.host.group(`${P}g`), undefined);
       assert.equal(await fx.host.stat(J('m.txt')), undefined);
       assert.equal(await fx.host.user(`${P}u`), undefined);
+    });
+
+    it('never follows a symbolic link at a managed path: the read names the path, every write is refused, the target is untouched', async function () {
+      if (!fx.host.symlink) this.skip();
+      const secret = J('secret.txt');
+      const realDir = J('real-dir');
+      await fx.host.writeFile(secret, 'TOPSECRET\n');
+      await fx.host.chmod!(secret, 0o600);
+      await converge(fx, ex([resource('Directory', 'real', on({ path: realDir, mode: '0700' }))]));
+      await fx.host.symlink(secret, J('link.txt'));
+      await fx.host.symlink(realDir, J('link-dir'));
+      const secretBefore = await fx.host.stat(secret);
+      const dirBefore = await fx.host.stat(realDir);
+      const isLinkRefusal = (path: string) => (e: Error) => e instanceof DriverError && e.message.includes(path) && /symbolic link/.test(e.message) && !e.message.includes('TOPSECRET');
+
+      // plan: the read refuses, naming the path and nothing of what it points to
+      const viaFile = ex([resource('File', 'via-link', on({ path: J('link.txt'), content: 'pwned\n', mode: '0666', owner: OS.existingUser }))]);
+      await assert.rejects(planOnly(fx, viaFile), (e: Error) => isLinkRefusal(J('link.txt'))(e) && (e as DriverError).opts.code === 'E_SYMLINK');
+      await assert.rejects(planOnly(fx, ex([resource('File', 'attrs-only', on({ path: J('link.txt'), mode: '0666' }))])), isLinkRefusal(J('link.txt')));
+      await assert.rejects(planOnly(fx, ex([resource('Directory', 'via-link-dir', on({ path: J('link-dir'), mode: '0777' }))])), isLinkRefusal(J('link-dir')));
+
+      // apply: changes planned while the paths were a file and a folder (the link came between plan and apply)
+      const change = (kind: string, id: string, actions: Change['actions'], before: Record<string, unknown> | null, after: Record<string, unknown> | null): Change => ({
+        ...fakeChange(kind, id, after ?? {}),
+        actions,
+        before,
+        after,
+      });
+      const writes = [
+        change('File', J('link.txt'), ['update'], { content: 'old\n', mode: '0600' }, { content: 'pwned\n', mode: '0666', owner: OS.existingUser }),
+        change('File', J('link.txt'), ['update'], { mode: '0600' }, { mode: '0666' }),
+        change('File', J('link.txt'), ['delete'], { content: 'old\n' }, null),
+        change('Directory', J('link-dir'), ['update'], { mode: '0700' }, { mode: '0777' }),
+        change('Directory', J('link-dir'), ['delete'], { mode: '0700' }, null),
+      ];
+      await withWriter(fx, async (w) => {
+        for (const c of writes) await assert.rejects(w.applyChange!(c), isLinkRefusal(c.id), `${c.kind} ${c.actions} through a link`);
+      });
+      assert.equal((await fx.host.readFile(secret))?.toString(), 'TOPSECRET\n', 'the target keeps its content');
+      assert.deepEqual(await fx.host.stat(secret), secretBefore, 'the target keeps its mode and owner');
+      assert.deepEqual(await fx.host.stat(realDir), dirBefore, 'the linked folder keeps its mode and owner');
+      assert.equal((await fx.host.stat(J('link.txt')))?.type, 'link', 'the link is still there');
+      assert.equal((await fx.host.stat(J('link-dir')))?.type, 'link');
+      assert.deepEqual((await fx.host.listDir(B)).filter((n) => n.includes('einklang')), [], 'no temporary file left');
+
+      // a regular file again: managed as usual
+      const back = ex([resource('File', 'secret', on({ path: secret, content: 'TOPSECRET\n', mode: '0600' }))]);
+      assert.deepEqual(await planOnly(fx, back), []);
     });
 
     it('manages packages and services', async function () {

@@ -1,6 +1,6 @@
 /** Unit tests of the ssh driver's quoting, stdin protocol and output parsing, and of the simulator's refusals. */
 import assert from 'node:assert/strict';
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,15 +11,16 @@ import { ed25519FromSeed, openSshPrivateKey } from '../../providers/lab/identity
 import { assertLineSafe, shq } from '../../providers/servers/linux/quote.js';
 import { APPLY_COMMAND, READ_COMMAND, READ_SCRIPT, encodeApplyFields, encodeReadRequest, parseReadOutput } from '../../providers/servers/linux/protocol.js';
 import { sshDriver } from '../../providers/servers/linux/driver.js';
+import { ATTRS_SETTER, CONTENT_READER } from '../../providers/servers/linux/nofollow.js';
 import { labHostKeyFingerprint } from '../../providers/servers/linux/simulator/server.js';
 import { LinuxHostModel } from '../../providers/servers/linux/simulator/model.js';
 import { freePort } from '../support/sshd.js';
 import { defaultCatalog } from '../../cli/catalog.js';
 
-/** A READ_SCRIPT v2 answer with these section lines. */
+/** A READ_SCRIPT v3 answer with these section lines. */
 function answer(sec: { stat?: string[]; content?: string[]; passwd?: string[]; group?: string[]; dpkg?: string[]; systemd?: string[] }): string {
   const part = (name: keyof typeof sec) => [`@@${name}`, ...(sec[name] ?? [])];
-  return ['@@einklang-read-begin v2', ...part('stat'), ...part('content'), ...part('passwd'), ...part('group'), ...part('dpkg'), ...part('systemd'), '@@einklang-read-end', ''].join('\n');
+  return ['@@einklang-read-begin v3', ...part('stat'), ...part('content'), ...part('passwd'), ...part('group'), ...part('dpkg'), ...part('systemd'), '@@einklang-read-end', ''].join('\n');
 }
 
 describe('ssh driver: quoting and protocol', () => {
@@ -94,7 +95,7 @@ describe('ssh driver: quoting and protocol', () => {
     assert.throws(() => parseReadOutput(objects, out.replace('@@einklang-read-end\n', '')), /end marker|ended early/);
     assert.throws(() => parseReadOutput(objects, out.split('\n').slice(0, 6).join('\n')), /ended early/);
     assert.throws(() => parseReadOutput(objects, 'motd junk\n'), /begin marker/);
-    assert.throws(() => parseReadOutput(objects, out.replace('@@einklang-read-begin v2', '@@einklang-read-begin')), /begin marker/, 'a v1 answer is refused');
+    assert.throws(() => parseReadOutput(objects, out.replace('@@einklang-read-begin v3', '@@einklang-read-begin v2')), /begin marker/, 'an answer of an older script is refused');
     assert.throws(() => parseReadOutput(objects, out.replace('inactive\n@@einklang', '@@einklang')), /systemctl output/, 'one line per unit and question');
   });
 
@@ -152,7 +153,6 @@ describe('ssh driver: quoting and protocol', () => {
       writeFileSync(join(dir, 'unmanaged content'), 'as is\n');
       writeFileSync(join(dir, 'empty'), '');
       mkdirSync(join(dir, 'a dir'));
-      symlinkSync(join(dir, 'a b'), join(dir, 'link'));
       objects.push(
         { kind: 'File', id: join(dir, 'changed'), state: { content: 'declared\n' } },
         { kind: 'File', id: join(dir, 'changed bin'), state: { content: 'declared\n' } },
@@ -163,14 +163,13 @@ describe('ssh driver: quoting and protocol', () => {
         { kind: 'File', id: join(dir, 'a dir'), state: { content: 'x' } },
         { kind: 'Directory', id: join(dir, 'a dir'), state: {} },
         { kind: 'Directory', id: join(dir, 'changed'), state: {} },
-        { kind: 'File', id: join(dir, 'link'), state: { content: 'content 0\n' } },
       );
       const stdout = execFileSync('sh', ['-c', READ_SCRIPT], { input: encodeReadRequest(objects), encoding: 'utf8' });
       const r = parseReadOutput(objects, stdout);
       const live = (kind: string, p: string) => r.objects[objectKey(kind, join(dir, p))];
       for (const [i, name] of odd.entries()) {
         assert.deepEqual(live('File', name)?.state, { mode: '0644', owner: 'root', group: 'root', content: `content ${i}\n` }, name);
-        assert.ok(stdout.includes(`= ${join(dir, name)}\n`) || name.includes('\\'), `${name}: proven equal by its hash, not sent`);
+        assert.ok(stdout.includes(`= ${join(dir, name)}\n`), `${name}: proven equal by its hash, not sent`);
       }
       assert.ok(!stdout.includes(Buffer.from('content 1\n').toString('base64')), 'equal content is not sent back');
       assert.deepEqual(live('File', 'changed')?.state, { mode: '0600', owner: 'root', group: 'root', content: 'on the host\n' });
@@ -182,7 +181,6 @@ describe('ssh driver: quoting and protocol', () => {
       assert.deepEqual(live('File', 'a dir')?.state, { type: 'directory', mode: '0755', owner: 'root', group: 'root' });
       assert.deepEqual(live('Directory', 'a dir')?.state, { mode: '0755', owner: 'root', group: 'root' });
       assert.equal(live('Directory', 'changed')?.state.type, 'file');
-      assert.deepEqual(live('File', 'link')?.state, { type: 'symlink', mode: '0777', owner: 'root', group: 'root', content: 'content 0\n' });
       // the simulator answers the same requests the same way
       const m = new LinuxHostModel();
       assert.equal(m.runApply(`op=dir-create\npath=${join(dir, 'a dir')}\n`).code, 0);
@@ -190,10 +188,69 @@ describe('ssh driver: quoting and protocol', () => {
         const p = o.id;
         if (o.kind === 'File' && existsSync(p) && lstatSync(p).isFile()) m.writeFile(p, readFileSync(p), { mode: lstatSync(p).mode & 0o7777 });
       }
-      const simObjects = objects.filter((o) => !o.id.endsWith('/link'));
-      const sim = parseReadOutput(simObjects, m.runRead(encodeReadRequest(simObjects)).stdout);
-      const real = parseReadOutput(simObjects, execFileSync('sh', ['-c', READ_SCRIPT], { input: encodeReadRequest(simObjects), encoding: 'utf8' }));
-      assert.deepEqual(sim, real);
+      const sim = parseReadOutput(objects, m.runRead(encodeReadRequest(objects)).stdout);
+      assert.deepEqual(sim, r);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('a symbolic link at a managed path: the script reads nothing through it, the parser refuses naming the path, the simulator agrees', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'einklang-link-'));
+    try {
+      const secret = 'TOPSECRET root-only\n';
+      writeFileSync(join(dir, 'target'), secret, { mode: 0o600 });
+      mkdirSync(join(dir, 'target-dir'));
+      symlinkSync(join(dir, 'target'), join(dir, 'link'));
+      symlinkSync(join(dir, 'target-dir'), join(dir, 'link-dir'));
+      symlinkSync(join(dir, 'nowhere'), join(dir, 'dangling'));
+      const m = new LinuxHostModel();
+      m.files.set(dir, { type: 'dir', data: Buffer.alloc(0), mode: 0o755, uid: 0, gid: 0 });
+      m.writeFile(join(dir, 'target'), secret, { mode: 0o600 });
+      m.files.set(join(dir, 'target-dir'), { type: 'dir', data: Buffer.alloc(0), mode: 0o755, uid: 0, gid: 0 });
+      m.symlink(join(dir, 'target'), join(dir, 'link'));
+      m.symlink(join(dir, 'target-dir'), join(dir, 'link-dir'));
+      m.symlink(join(dir, 'nowhere'), join(dir, 'dangling'));
+      for (const [kind, name, state] of [
+        ['File', 'link', { content: 'x' }],
+        ['File', 'link', {}],
+        ['File', 'dangling', { content: 'x' }],
+        ['Directory', 'link-dir', {}],
+        ['File', 'link-dir', {}],
+      ] as [string, string, Record<string, unknown>][]) {
+        const objects = [{ kind, id: join(dir, name), state }];
+        for (const [who, stdout] of [
+          ['real script', execFileSync('sh', ['-c', READ_SCRIPT], { input: encodeReadRequest(objects), encoding: 'utf8' })],
+          ['simulator', m.runRead(encodeReadRequest(objects)).stdout],
+        ]) {
+          assert.match(stdout, new RegExp(`^symbolic link\\|777\\|.*\\|${join(dir, name)}$`, 'm'), `${who}: lstat, not stat`);
+          assert.ok(!stdout.includes(Buffer.from(secret).toString('base64')) && !stdout.includes('TOPSECRET'), `${who}: nothing read through the link`);
+          assert.doesNotMatch(stdout.split('@@content')[1].split('@@passwd')[0], /\S/, `${who}: no content record`);
+          assert.throws(() => parseReadOutput(objects, stdout), (e: Error) => e.message.includes(`${kind} ${join(dir, name)} is a symbolic link`) && !e.message.includes('TOPSECRET'), `${who} ${kind} ${name}`);
+        }
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('the O_NOFOLLOW helpers refuse a link on their own (the race after the shell check is closed too)', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'einklang-nofollow-'));
+    try {
+      writeFileSync(join(dir, 'target'), 'TOPSECRET\n', { mode: 0o600 });
+      writeFileSync(join(dir, 'plain'), 'plain\n', { mode: 0o600 });
+      symlinkSync(join(dir, 'target'), join(dir, 'link'));
+      const attrs = (path: string, ref = '') => spawnSync('perl', ['-e', ATTRS_SETTER, '--', path, 'f', '0666', '', '', ref], { encoding: 'utf8' });
+      const refused = attrs(join(dir, 'link'));
+      assert.equal(refused.status, 1);
+      assert.match(refused.stderr, /link is a symbolic link/);
+      assert.equal(attrs(join(dir, 'plain'), join(dir, 'link')).status, 1, 'a link as the reference is refused too');
+      assert.equal(lstatSync(join(dir, 'target')).mode & 0o7777, 0o600);
+      assert.equal(lstatSync(join(dir, 'plain')).mode & 0o7777, 0o600);
+      assert.equal(attrs(join(dir, 'plain')).status, 0);
+      assert.equal(lstatSync(join(dir, 'plain')).mode & 0o7777, 0o666, 'a regular file is changed');
+      const read = spawnSync('perl', ['-e', CONTENT_READER], { input: `- ${join(dir, 'link')}\n- ${join(dir, 'plain')}\n`, encoding: 'utf8' });
+      assert.equal(read.stdout, `c ${join(dir, 'plain')}\n${Buffer.from('plain\n').toString('base64')}\n`, 'only the regular file is read');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
@@ -206,7 +263,7 @@ describe('ssh driver: quoting and protocol', () => {
       const bin = join(dir, 'bin');
       mkdirSync(bin);
       const log = join(dir, 'calls');
-      for (const cmd of ['stat', 'sha256sum', 'base64', 'getent', 'id', 'dpkg-query', 'systemctl']) {
+      for (const cmd of ['stat', 'perl', 'sha256sum', 'base64', 'getent', 'id', 'dpkg-query', 'systemctl']) {
         const real = execFileSync('sh', ['-c', `command -v ${cmd} || echo /bin/false`], { encoding: 'utf8' }).trim();
         writeFileSync(join(bin, cmd), `#!/bin/sh\necho ${cmd} >> ${shq(log)}\nexec ${real} "$@"\n`, { mode: 0o755 });
       }
@@ -229,7 +286,7 @@ describe('ssh driver: quoting and protocol', () => {
       assert.equal(r.objects[objectKey('File', join(dir, 'changed'))]?.state.content, 'old\n');
       assert.equal(r.objects[objectKey('User', 'root')]?.state.uid, 0);
       const calls = readFileSync(log, 'utf8').trim().split('\n').sort();
-      assert.deepEqual(calls, ['base64', 'dpkg-query', 'getent', 'getent', 'sha256sum', 'stat'], 'base64 only for the changed file');
+      assert.deepEqual(calls, ['base64', 'dpkg-query', 'getent', 'getent', 'perl', 'sha256sum', 'stat'], 'base64 only for the changed file');
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }

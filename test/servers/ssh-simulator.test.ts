@@ -27,6 +27,9 @@ export function simulatorHostAccess(model: LinuxHostModel): HostAccess {
       const name = (s: string, id: number) => (s === 'UNKNOWN' ? String(id) : s);
       return { mode: n.mode.toString(8).padStart(4, '0'), owner: name(model.userName(n.uid), n.uid), group: name(model.groupName(n.gid), n.gid), type: n.type };
     },
+    async symlink(target, p) {
+      model.symlink(target, p);
+    },
     async listDir(p) {
       return [...model.files.keys()].filter((k) => k.startsWith(p + '/') && !k.slice(p.length + 1).includes('/')).map((k) => k.slice(p.length + 1));
     },

@@ -5,7 +5,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sshDriver } from '../../providers/servers/linux/driver.js';
@@ -57,8 +57,11 @@ const host: HostAccess = {
       mode: (st.mode & 0o7777).toString(8).padStart(4, '0'),
       owner: name('passwd', st.uid),
       group: name('group', st.gid),
-      type: st.isDirectory() ? 'dir' : 'file',
+      type: st.isSymbolicLink() ? 'link' : st.isDirectory() ? 'dir' : 'file',
     };
+  },
+  async symlink(target, p) {
+    symlinkSync(target, p);
   },
   async listDir(p) {
     return readdirSync(p);

@@ -46,6 +46,24 @@ export function requireSshd(ctx: Mocha.Context): void {
   ctx.skip();
 }
 
+/**
+ * An environment `real` (zone administration) with a Server `host` on this
+ * sshd, as manifest files for writeTree. The client key stays in sshd's temp
+ * dir: runs need `--keys-dir <sshd.dir>`.
+ */
+export function sshdEnvironment(sshd: RunningSshd): Record<string, string> {
+  return {
+    'envs/real/environment.yaml': 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: real }\nspec: { zone: administration }\n',
+    'envs/real/server.yaml': `apiVersion: einklang/v1
+kind: Server
+metadata: { name: host }
+spec:
+  os: linux
+  connection: { driver: ssh, host: 127.0.0.1, port: ${sshd.port}, user: root, privateKeyFile: ${JSON.stringify(sshd.privateKeyFile)}, hostKeyFingerprint: "${sshd.hostKeyFingerprint}" }
+`,
+  };
+}
+
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();

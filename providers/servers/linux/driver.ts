@@ -16,7 +16,6 @@
  * The connection user must be root (or have equivalent rights): the driver
  * does not use sudo.
  */
-import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
 import ssh2 from 'ssh2';
@@ -24,6 +23,7 @@ import type { Client as SshClient, ConnectConfig, SFTPWrapper } from 'ssh2';
 import type { Change, Driver, ReadResult, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../../engine/types.js';
 import { DriverError } from '../../../engine/types.js';
 import { canonicalJson } from '../../../engine/hash.js';
+import { MAX_KEY_FILE_BYTES, readRegularFile } from '../../../engine/local-files.js';
 import { sshFingerprintOfBlob } from '../../lab/identity.js';
 import { contentBytes, linuxNameProblem, linuxPathProblem, normalizeMode, serverKindDef, unsafeReason, DEBIAN_PACKAGE, DEBIAN_VERSION, SYSTEMD_UNIT } from '../kinds.js';
 import { APPLY_COMMAND, READ_COMMAND, encodeApplyFields, encodeReadRequest, parseReadOutput, type ApplyFields } from './protocol.js';
@@ -142,7 +142,7 @@ export class SshSession {
     };
     if (conn.privateKeyFile) {
       try {
-        cfg.privateKey = readFileSync(conn.privateKeyFile);
+        cfg.privateKey = readRegularFile(conn.privateKeyFile, MAX_KEY_FILE_BYTES);
       } catch (e) {
         throw new DriverError(`${where}: cannot read privateKeyFile ${conn.privateKeyFile}: ${(e as Error).message}`, { code: 'E_AUTH' });
       }
@@ -232,6 +232,7 @@ export class SshSession {
       try {
         return parseReadOutput(objects, r.stdout);
       } catch (e) {
+        if (e instanceof DriverError) throw new DriverError(`${this.target.address}: ${e.message}`, e.opts);
         throw this.fail(`cannot parse read output: ${(e as Error).message}`);
       }
     });

@@ -8,9 +8,11 @@
  *   (`D/srv/www`, `Ualice`); a File request also carries the sha256 of the
  *   desired content, or `-` (`F<sha256> /etc/motd`). The script first
  *   collects all requests, then asks each tool once for all of them: one
- *   `stat` for every File/Directory path, one `sha256sum -c` over the files
- *   with a desired hash, `base64` only for files whose hash differs (or that
- *   have no desired content), one `getent passwd`, one `getent group`, one
+ *   `stat` for every File/Directory path (lstat: a symbolic link is reported
+ *   as one, never followed), one `sha256sum` over the regular files with a
+ *   desired hash, `base64` only for files whose hash differs (or that have no
+ *   desired content), both on descriptors opened with O_NOFOLLOW by
+ *   nofollow.ts's CONTENT_READER, one `getent passwd`, one `getent group`, one
  *   `dpkg-query`, one `systemctl is-enabled` and `is-active` (per unit only if
  *   systemctl stopped early, as is-enabled does at an unknown unit). So the
  *   number of processes does not grow with the number of objects. A hash that
@@ -19,37 +21,38 @@
  *   by begin/end markers (so truncated output is detected); the parser
  *   accounts for every line.
  * - APPLY_SCRIPT performs one operation; its fields arrive on stdin as
- *   `key=value` lines and are only ever used as double-quoted variables.
+ *   `key=value` lines and are only ever used as double-quoted variables. It
+ *   refuses a symbolic link at a managed path, sets mode and owner only
+ *   through a descriptor opened with O_NOFOLLOW (nofollow.ts ATTRS_SETTER),
+ *   and replaces files by rename(2), which replaces a link, never follows it.
+ *
+ * A File or Directory whose managed path is a symbolic link is an error of
+ * the read naming the path (parseReadOutput): einklang neither reads nor
+ * changes what the link points to, and shows nothing of it.
  *
  * No manifest value is ever part of a command line. The simulator recognises
  * exactly these two command lines and emulates them over its model.
  */
 import type { LiveObject, ReadResult } from '../../../engine/types.js';
-import { objectKey } from '../../../engine/types.js';
+import { DriverError, objectKey } from '../../../engine/types.js';
 import { createHash } from 'node:crypto';
 import { contentBytes, contentState } from '../kinds.js';
 import { assertLineSafe, shq } from './quote.js';
+import { ATTRS_SETTER, CONTENT_READER } from './nofollow.js';
 
-export const READ_SCRIPT = `# einklang-read v2: requests on stdin, one per line: kind letter + id (File: F<sha256 of the desired content, or -><space><path>)
+export const READ_SCRIPT = `# einklang-read v3: requests on stdin, one per line: kind letter + id (File: F<sha256 of the desired content, or -><space><path>)
 export LC_ALL=C
 set -f
 nl='
 '
-fd= hs= bs= us= gs= ps= ss=
+fd= fr= us= gs= ps= ss=
 while IFS= read -r line; do
   k=\${line%"\${line#?}"}
   id=\${line#?}
   case $k in
   F)
-    h=\${id%% *}
-    id=\${id#* }
-    fd=$fd$id$nl
-    if [ -f "$id" ]; then
-      case $h$id in
-      -*|*\\\\*) bs=$bs$id$nl;;
-      *) hs="$hs$h  $id$nl";;
-      esac
-    fi;;
+    fr=$fr$id$nl
+    fd=$fd\${id#* }$nl;;
   D) fd=$fd$id$nl;;
   U) us=$us$id$nl;;
   G) gs=$gs$id$nl;;
@@ -59,7 +62,7 @@ while IFS= read -r line; do
   esac
 done
 IFS=$nl
-echo '@@einklang-read-begin v2'
+echo '@@einklang-read-begin v3'
 echo '@@stat'
 if [ -n "$fd" ]; then
   stat -c '%F|%a|%u|%g|%U|%G|%s|%n' -- $fd 2>/dev/null || for p in $fd; do
@@ -67,23 +70,9 @@ if [ -n "$fd" ]; then
   done
 fi
 echo '@@content'
-for p in $bs; do
-  printf '%s\\n' "c $p"
-  base64 -w0 < "$p" 2>/dev/null || printf '!'
-  echo
-done
-if [ -n "$hs" ]; then
-  for l in $(printf '%s' "$hs" | sha256sum -c - 2>/dev/null); do
-    case $l in
-    *': OK') printf '%s\\n' "= \${l%': OK'}";;
-    *': FAILED')
-      p=\${l%': FAILED'}
-      printf '%s\\n' "c $p"
-      base64 -w0 < "$p" 2>/dev/null || printf '!'
-      echo;;
-    *': FAILED open or read') printf '%s\\n' "c \${l%': FAILED open or read'}" '!';;
-    esac
-  done
+if [ -n "$fr" ]; then
+  command -v perl >/dev/null 2>&1 || { echo 'einklang: perl is missing on the host (Debian: perl-base)' >&2; exit 3; }
+  printf '%s' "$fr" | perl -e ${shq(CONTENT_READER)}
 fi
 echo '@@passwd'
 if [ -n "$us" ]; then getent passwd $us 2>/dev/null; fi
@@ -110,7 +99,7 @@ echo '@@einklang-read-end'
 
 export const APPLY_SCRIPT = `# einklang-apply v1: one operation, fields on stdin as key=value lines
 op= path= tmp= mode= owner= group= name= uid= gid= shell= home= comment= groups= members= version= enabled= state=
-has_comment= has_groups= has_members= newdir=
+has_comment= has_groups= has_members= newdir= ref=
 while IFS= read -r line; do
   k=\${line%%=*}
   v=\${line#*=}
@@ -128,36 +117,43 @@ fail() {
   echo "einklang: $*" >&2
   exit 1
 }
+nolink() {
+  if [ -L "$1" ]; then fail "$1 is a symbolic link; einklang never follows links at managed paths (nothing was changed)"; fi
+}
+# mode/owner/group (and those of REF, $3) onto $1 of type $2 (f|d), through a descriptor opened with O_NOFOLLOW (nofollow.ts)
 attrs() {
-  if [ -n "$mode" ]; then chmod "$mode" -- "$1" || fail "chmod failed"; fi
-  if [ -n "$owner" ]; then chown "$owner" -- "$1" || fail "chown failed"; fi
-  if [ -n "$group" ]; then chgrp "$group" -- "$1" || fail "chgrp failed"; fi
+  if [ -n "$mode$owner$group$3" ]; then
+    command -v perl >/dev/null 2>&1 || fail "perl is missing on the host (Debian: perl-base)"
+    perl -e ${shq(ATTRS_SETTER)} -- "$1" "$2" "$mode" "$owner" "$group" "$3" || fail "mode and owner of $1 not set"
+  fi
 }
 case $op in
 file-commit)
-  [ -n "$tmp" ] && [ -f "$tmp" ] || fail "temporary file missing"
-  if [ -d "$path" ] && [ ! -L "$path" ]; then fail "$path is a directory"; fi
-  if [ -e "$path" ]; then
-    chmod --reference="$path" -- "$tmp" && chown --reference="$path" -- "$tmp" || fail "cannot copy mode and owner of $path"
-  else
-    chmod 0644 -- "$tmp" || fail "chmod failed"
-  fi
-  attrs "$tmp"
+  [ -n "$tmp" ] && [ -f "$tmp" ] && [ ! -L "$tmp" ] || fail "temporary file missing"
+  nolink "$path"
+  if [ -d "$path" ]; then fail "$path is a directory"; fi
+  if [ -e "$path" ]; then ref=$path; elif [ -z "$mode" ]; then mode=0644; fi
+  attrs "$tmp" f "$ref"
+  # rename(2) replaces the path itself: a link put there since the check is replaced, never followed
   mv -fT -- "$tmp" "$path" || fail "rename to $path failed";;
 file-attrs)
+  nolink "$path"
   [ -e "$path" ] || fail "$path does not exist"
-  attrs "$path";;
+  attrs "$path" f "";;
 file-delete)
-  if [ -d "$path" ] && [ ! -L "$path" ]; then fail "$path is a directory"; fi
+  nolink "$path"
+  if [ -d "$path" ]; then fail "$path is a directory"; fi
   rm -f -- "$path" || fail "cannot remove $path";;
 dir-create)
+  nolink "$path"
   if [ ! -d "$path" ]; then
     [ -e "$path" ] && fail "$path exists and is not a directory"
     mkdir -p -- "$path" || fail "mkdir $path failed"
     newdir=$path
   fi
-  attrs "$path";;
+  attrs "$path" d "";;
 dir-delete)
+  nolink "$path"
   if [ -e "$path" ]; then rmdir -- "$path" || fail "cannot remove $path (not empty?)"; fi;;
 user-create|user-update)
   if [ "$op" = user-create ]; then set -- -M; else set --; fi
@@ -293,7 +289,7 @@ function parseStat(s: string): { path: string; info: StatInfo } {
 const ENABLED = new Set(['enabled', 'enabled-runtime', 'alias', 'generated']);
 const RUNNING = new Set(['active', 'reloading', 'activating', 'deactivating']);
 const SECTIONS = ['@@stat', '@@content', '@@passwd', '@@group', '@@dpkg', '@@systemd', '@@einklang-read-end'] as const;
-export const READ_BEGIN = '@@einklang-read-begin v2';
+export const READ_BEGIN = '@@einklang-read-begin v3';
 
 /** The sections of READ_SCRIPT output, in order; throws if a marker is missing (truncated output). */
 function splitSections(stdout: string): Record<(typeof SECTIONS)[number], string[]> {
@@ -324,7 +320,12 @@ function entriesByName(lines: string[], minFields: number, what: string): Map<st
   return out;
 }
 
-/** Parse READ_SCRIPT output for the given requests. Throws on anything unexpected. */
+/** A managed File or Directory path that is a symbolic link on the host: refused, naming the path and nothing of the link's target. */
+export function symlinkAtManagedPath(kind: string, path: string): DriverError {
+  return new DriverError(`${kind} ${path} is a symbolic link on the host; einklang never follows links at managed paths: it neither reads nor changes what the link points to. Replace the link by hand (or manage its target's path instead)`, { code: 'E_SYMLINK' });
+}
+
+/** Parse READ_SCRIPT output for the given requests. Throws on anything unexpected (a DriverError for a symbolic link at a managed path). */
 export function parseReadOutput(objects: ReadRequest[], stdout: string): ReadResult {
   const sec = splitSections(stdout);
   const paths = new Set(objects.filter((o) => o.kind === 'File' || o.kind === 'Directory').map((o) => o.id));
@@ -393,6 +394,7 @@ export function parseReadOutput(objects: ReadRequest[], stdout: string): ReadRes
           }
           throw new Error(`cannot stat ${o.id}`);
         }
+        if (st.type === 'symlink') throw symlinkAtManagedPath(o.kind, o.id);
         if (st.type !== (o.kind === 'File' ? 'file' : 'directory')) state.type = st.type;
         state.mode = st.mode;
         state.owner = st.owner;

@@ -4,12 +4,20 @@
  * driver's two scripts (protocol.ts) that answers exactly like the real
  * commands would (stat, sha256sum, base64, getent, dpkg-query, systemctl;
  * useradd, chown, mv -T, ...), including their failure modes.
+ *
+ * Symbolic links are modelled at the last path component (`symlink()`):
+ * the read script reports them as links (stat without -L) and reads no
+ * content through them; every apply operation refuses a managed path that is
+ * a link, as the real script does (nofollow.ts); SFTP follows them where
+ * OpenSSH's sftp-server does (open, stat, setstat) and not where it does not
+ * (lstat, remove, rename).
  */
 import { createHash } from 'node:crypto';
 import { posix } from 'node:path';
 
 export interface SimNode {
-  type: 'file' | 'dir';
+  /** A link's `data` is its target path. */
+  type: 'file' | 'dir' | 'link';
   data: Buffer;
   mode: number;
   uid: number;
@@ -130,6 +138,24 @@ export class LinuxHostModel {
     this.files.set(path, { type: 'file', data: Buffer.from(data), mode: opts.mode ?? 0o644, uid: opts.uid ?? 0, gid: opts.gid ?? 0 });
   }
 
+  /** Test helper: a symbolic link at `path` pointing to `target` (the parent must exist). */
+  symlink(target: string, path: string): void {
+    if (!this.parentExists(path)) throw new Error(`no directory ${posix.dirname(path)}`);
+    if (this.files.has(path)) throw new Error(`${path} exists`);
+    this.files.set(path, { type: 'link', data: Buffer.from(target), mode: 0o777, uid: 0, gid: 0 });
+  }
+
+  /** Where `path` leads when its last component's links are followed (as open(2) without O_NOFOLLOW does); undefined for a loop. */
+  followLinks(path: string): string | undefined {
+    let p = path;
+    for (let hops = 0; hops < 40; hops++) {
+      const n = this.files.get(p);
+      if (n?.type !== 'link') return p;
+      p = posix.resolve(posix.dirname(p), n.data.toString());
+    }
+    return undefined; // ELOOP
+  }
+
   readFile(path: string): Buffer | undefined {
     const n = this.files.get(path);
     return n?.type === 'file' ? n.data : undefined;
@@ -169,8 +195,8 @@ export class LinuxHostModel {
     if (lines[lines.length - 1] === '') lines.pop(); // `read` drops an unterminated last line, like sh
     else lines.pop();
     const fd: string[] = [];
-    const hashed: { hash: string; path: string }[] = [];
-    const whole: string[] = [];
+    /** File requests: CONTENT_READER opens only regular files (lstat), without following a link. */
+    const files: { hash: string; path: string }[] = [];
     const users: string[] = [];
     const groups: string[] = [];
     const pkgs: string[] = [];
@@ -184,10 +210,7 @@ export class LinuxHostModel {
           const h = sp < 0 ? id : id.slice(0, sp);
           id = sp < 0 ? id : id.slice(sp + 1);
           fd.push(id);
-          if (this.files.get(id)?.type === 'file') {
-            if (h.startsWith('-') || id.includes('\\')) whole.push(id);
-            else hashed.push({ hash: h, path: id });
-          }
+          if (this.files.get(id)?.type === 'file') files.push({ hash: h, path: id });
           break;
         }
         case 'D':
@@ -209,21 +232,19 @@ export class LinuxHostModel {
           return { code: 2, stdout: '', stderr: 'einklang: unknown request\n' };
       }
     }
-    const out: string[] = ['@@einklang-read-begin v2', '@@stat'];
+    const out: string[] = ['@@einklang-read-begin v3', '@@stat'];
     for (const p of fd) {
       const n = this.files.get(p);
       if (!n) continue;
-      const ftype = n.type === 'dir' ? 'directory' : n.data.length === 0 ? 'regular empty file' : 'regular file';
+      const ftype = n.type === 'dir' ? 'directory' : n.type === 'link' ? 'symbolic link' : n.data.length === 0 ? 'regular empty file' : 'regular file';
       out.push(`${ftype}|${n.mode.toString(8)}|${n.uid}|${n.gid}|${this.userName(n.uid)}|${this.groupName(n.gid)}|${n.data.length}|${p}`);
     }
     if (fd.some((p) => !this.files.has(p))) for (const p of fd) if (!this.files.has(p)) out.push(`- ${p}`);
     out.push('@@content');
-    const payload = (p: string) => this.files.get(p)!.data.toString('base64');
-    for (const p of whole) out.push(`c ${p}`, payload(p));
-    for (const { hash, path } of hashed) {
-      if (!/^[0-9a-f]{64}$/.test(hash)) continue; // sha256sum -c: improperly formatted line
-      if (createHash('sha256').update(this.files.get(path)!.data).digest('hex') === hash) out.push(`= ${path}`);
-      else out.push(`c ${path}`, payload(path));
+    for (const { hash, path } of files) {
+      const data = this.files.get(path)!.data;
+      if (createHash('sha256').update(data).digest('hex') === hash) out.push(`= ${path}`);
+      else out.push(`c ${path}`, data.toString('base64'));
     }
     out.push('@@passwd');
     for (const name of users) {
@@ -248,6 +269,11 @@ export class LinuxHostModel {
   }
 
   // ------------------------------------------------------ apply script
+
+  /** The apply script's `nolink`: a managed path that is a symbolic link is refused before anything happens. */
+  private noLink(path: string): void {
+    if (this.files.get(path)?.type === 'link') throw new OpFailed(`${path} is a symbolic link; einklang never follows links at managed paths (nothing was changed)`);
+  }
 
   /** Emulates APPLY_SCRIPT: one operation with key=value fields on stdin. */
   runApply(stdin: string): ScriptResult {
@@ -293,6 +319,7 @@ export class LinuxHostModel {
       case 'file-commit': {
         const tmp = f.tmp ? this.files.get(f.tmp) : undefined;
         if (!tmp || tmp.type !== 'file') throw new OpFailed('temporary file missing');
+        this.noLink(f.path);
         const old = this.files.get(f.path);
         if (old?.type === 'dir') throw new OpFailed(`${f.path} is a directory`);
         if (old) Object.assign(tmp, { mode: old.mode, uid: old.uid, gid: old.gid });
@@ -304,19 +331,23 @@ export class LinuxHostModel {
         return;
       }
       case 'file-attrs': {
+        this.noLink(f.path);
         const n = this.files.get(f.path);
         if (!n) throw new OpFailed(`${f.path} does not exist`);
+        if (n.type !== 'file' && (f.mode || f.owner || f.group)) throw new OpFailed(`${f.path} is not a regular file`);
         const copy = { ...n };
         this.attrs(f, copy); // all or nothing
         Object.assign(n, copy);
         return;
       }
       case 'file-delete': {
+        this.noLink(f.path);
         if (this.files.get(f.path)?.type === 'dir') throw new OpFailed(`${f.path} is a directory`);
         this.files.delete(f.path);
         return;
       }
       case 'dir-create': {
+        this.noLink(f.path);
         const n = this.files.get(f.path);
         if (n && n.type !== 'dir') throw new OpFailed(`${f.path} exists and is not a directory`);
         const created: string[] = [];
@@ -345,6 +376,7 @@ export class LinuxHostModel {
         return;
       }
       case 'dir-delete': {
+        this.noLink(f.path);
         const n = this.files.get(f.path);
         if (!n) return;
         if (n.type !== 'dir' || this.hasChildren(f.path)) throw new OpFailed(`cannot remove ${f.path} (not empty?)`);

@@ -5,12 +5,12 @@
  * subsystem and exec of exactly the ssh driver's two command lines, all over
  * a LinuxHostModel. Any other command exits 127.
  */
-import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
 import ssh2 from 'ssh2';
 import type { AuthContext, Connection, ParsedKey, ServerChannel, SFTPWrapper } from 'ssh2';
 import type { RunningSimulator, TargetSpec } from '../../../../engine/types.js';
 import { ed25519FromSeed, openSshPrivateKey, sshFingerprint } from '../../../lab/identity.js';
+import { MAX_KEY_FILE_BYTES, readRegularFile } from '../../../../engine/local-files.js';
 import { APPLY_COMMAND, READ_COMMAND } from '../protocol.js';
 import { LinuxHostModel, type SimFaults, type SimNode } from './model.js';
 
@@ -45,7 +45,7 @@ export async function startLinuxSimulator(target: TargetSpec, opts: LinuxSimulat
   const username = conn.user ?? 'root';
   let allowedKey: ParsedKey | undefined;
   if (conn.privateKeyFile) {
-    const parsed = utils.parseKey(readFileSync(conn.privateKeyFile));
+    const parsed = utils.parseKey(readRegularFile(conn.privateKeyFile, MAX_KEY_FILE_BYTES));
     if (parsed instanceof Error) throw new Error(`lab: cannot parse ${conn.privateKeyFile}: ${parsed.message}`);
     allowedKey = Array.isArray(parsed) ? parsed[0] : parsed;
   }
@@ -151,7 +151,7 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
   };
   const lookup = (h: Buffer) => (h.length === 4 ? handles.get(h.readUInt32BE(0)) : undefined);
   const attrsOf = (n: SimNode) => ({
-    mode: (n.type === 'dir' ? 0o040000 : 0o100000) | n.mode,
+    mode: (n.type === 'dir' ? 0o040000 : n.type === 'link' ? 0o120000 : 0o100000) | n.mode,
     uid: n.uid,
     gid: n.gid,
     size: n.data.length,
@@ -164,7 +164,11 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
       void delay(model.faults.latencyMs).then(() => fn(reqid, ...args));
     });
 
-  on('OPEN', (reqid, filename: string, flags: number, attrs: { mode?: number }) => {
+  on('OPEN', (reqid, requested: string, flags: number, attrs: { mode?: number }) => {
+    // sftp-server's open(2) has no O_NOFOLLOW: a link is followed, except that O_CREAT|O_EXCL fails on any existing name
+    if (model.files.has(requested) && flags & OPEN_MODE.CREAT && flags & OPEN_MODE.EXCL) return sftp.status(reqid, STATUS_CODE.FAILURE, 'file exists');
+    const filename = model.followLinks(requested);
+    if (filename === undefined) return sftp.status(reqid, STATUS_CODE.FAILURE, 'too many levels of symbolic links');
     const existing = model.files.get(filename);
     if (flags & OPEN_MODE.CREAT) {
       if (existing && flags & OPEN_MODE.EXCL) return sftp.status(reqid, STATUS_CODE.FAILURE, 'file exists');
@@ -205,12 +209,12 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
     const h = lookup(handle);
     return h ? sftp.attrs(reqid, attrsOf(h.node)) : sftp.status(reqid, STATUS_CODE.FAILURE);
   });
-  const stat = (reqid: number, path: string) => {
-    const n = model.files.get(path);
+  const stat = (reqid: number, path: string | undefined) => {
+    const n = path === undefined ? undefined : model.files.get(path);
     return n ? sftp.attrs(reqid, attrsOf(n)) : sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
   };
-  on('STAT', stat);
-  on('LSTAT', stat);
+  on('STAT', (reqid, path: string) => stat(reqid, model.followLinks(path)));
+  on('LSTAT', (reqid, path: string) => stat(reqid, path));
   const setstat = (reqid: number, n: SimNode | undefined, attrs: { mode?: number; uid?: number; gid?: number }) => {
     if (!n) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
     if (attrs.mode !== undefined) n.mode = attrs.mode & 0o7777;
@@ -218,7 +222,7 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
     if (attrs.gid !== undefined) n.gid = attrs.gid;
     sftp.status(reqid, STATUS_CODE.OK);
   };
-  on('SETSTAT', (reqid, path: string, attrs) => setstat(reqid, model.files.get(path), attrs));
+  on('SETSTAT', (reqid, path: string, attrs) => setstat(reqid, model.files.get(model.followLinks(path) ?? path), attrs));
   on('FSETSTAT', (reqid, handle: Buffer, attrs) => setstat(reqid, lookup(handle)?.node, attrs));
   on('REMOVE', (reqid, path: string) => {
     const n = model.files.get(path);
@@ -242,7 +246,7 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
   });
   on('RENAME', (reqid, from: string, to: string) => {
     const n = model.files.get(from);
-    if (!n || n.type !== 'file') return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
+    if (!n || n.type === 'dir') return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
     if (model.files.has(to) || !model.parentExists(to)) return sftp.status(reqid, STATUS_CODE.FAILURE);
     model.files.set(to, n);
     model.files.delete(from);
