@@ -5,7 +5,7 @@
  */
 import assert from 'node:assert/strict';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import {
   parseRunningConfigInterfaces,
@@ -18,8 +18,9 @@ import { switchConfigFromIos } from '../../providers/network/ios/parsers.js';
 import { renderRunningConfig, renderShowInterfacesSwitchport, renderShowVlanBrief } from '../../providers/network/ios/simulator/render.js';
 import { defaultPort } from '../../providers/network/model.js';
 import { SwitchSim } from '../../providers/network/simcore.js';
+import { corpusPath } from './shared.js';
 
-const CORPUS = resolve(process.cwd(), '../shared/corpus/network/ntc-templates');
+const CORPUS = corpusPath('network', 'ntc-templates');
 
 function cases(dir: string): { name: string; raw: string; expected: any[] }[] {
   const d = join(CORPUS, dir);
