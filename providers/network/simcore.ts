@@ -35,6 +35,8 @@ export interface SwitchSimInit {
   portDefault: () => PortConfig;
   /** Bring a port into the form the platform can express (AOS-CX: one VLAN tag). */
   normalizePort?: (p: PortConfig) => PortConfig;
+  /** The automatic rollback leaves VLANs as they are (IOS in VTP server/client mode keeps them in vlan.dat). */
+  vlansSurviveRevert?: () => boolean;
   faults?: SwitchSimFaults;
 }
 
@@ -142,7 +144,15 @@ export class SwitchSim extends EventEmitter {
   defaultPort(port: string): void {
     this.change(() => {
       this.running.ports[port] = this.init.portDefault();
+      delete this.running.deviceAttributes?.ports?.[port];
     });
+  }
+
+  /** Attributes einklang does not manage, of one port (created on first use). */
+  portAttributes(port: string): Record<string, unknown> {
+    const d = (this.running.deviceAttributes ??= {});
+    const ports = (d.ports ??= {});
+    return (ports[port] ??= {});
   }
 
   replaceRunning(c: SwitchConfig): void {
@@ -195,7 +205,9 @@ export class SwitchSim extends EventEmitter {
     clearTimeout(p.timer);
     this.pending = undefined;
     this.stats.reverts++;
-    this.replaceRunning(p.snapshot);
+    const restored = p.snapshot;
+    if (this.init.vlansSurviveRevert?.()) restored.vlans = cloneConfig(this.running).vlans;
+    this.replaceRunning(restored);
     this.emit('reverted');
     return undefined;
   }
@@ -210,6 +222,8 @@ export class SwitchSim extends EventEmitter {
 /** A running switch simulator; `model` is its SwitchSim (running/startup config, faults, stats). */
 export interface RunningSwitchSimulator extends RunningSimulator {
   model: SwitchSim;
+  /** The SSH (CLI) port where it differs from `port` (AOS-CX: REST on `port`, `checkpoint auto` over SSH here). */
+  sshPort?: number;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -220,6 +234,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function admitSocket(sim: SwitchSim, sockets: Set<Socket>, sock: Socket): boolean {
   sock.on('error', () => undefined);
+  sock.setNoDelay(true);
   if (!sim.reachable()) {
     sock.destroy();
     return false;

@@ -6,6 +6,7 @@
 import type { Change, Driver, Resource, RunningSimulator, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../engine/types.js';
 import { connectionDiagnostics, switchConnectionSettings, type SwitchConnectionSettings } from './connection.js';
 import { opsFromChanges, readResultFromConfig, type SwitchConfig } from './model.js';
+import { checkRequested } from './read-check.js';
 import { runTransaction, type TransactionDevice } from './transaction.js';
 
 export interface SwitchDriverParts<S> {
@@ -34,7 +35,9 @@ export function switchDriver<S>(parts: SwitchDriverParts<S>): Driver {
       const session = await parts.connect(target, settings, opts);
       return {
         async read(objects) {
-          return readResultFromConfig(await parts.readConfig(session), objects);
+          const config = await parts.readConfig(session);
+          checkRequested(config, objects, target.name); // a port the switch lacks is a plan-time error
+          return readResultFromConfig(config, objects);
         },
         async applyTransaction(changes: Change[]) {
           const ops = opsFromChanges(changes); // throws before anything is sent

@@ -110,7 +110,7 @@ spec: { id: 50, name: GAESTE, role: guests, switches: [core-01, access-01] }
 async function startLab(): Promise<Lab> {
   const faults = { minuteMs: SLOW_MINUTE_MS, listenPort: 0 };
   const ios = await startIosSimulator(target('core-01', 'ios'), { ...faults, managementPort: 'Gi1/0/48' });
-  const aoscx = await startAoscxSimulator(target('access-01', 'aoscx'), { ...faults, managementPort: '1/1/48' }).catch(async (e) => {
+  const aoscx = await startAoscxSimulator(target('access-01', 'aoscx'), { ...faults, sshListenPort: 0, managementPort: '1/1/48' }).catch(async (e) => {
     await ios.stop();
     throw e;
   });
@@ -141,7 +141,7 @@ metadata: { name: access-01 }
 spec:
   managementVlan: ${MGMT}
   prune: ${prune}
-  connection: { driver: aoscx, port: ${aoscx.port}, ${conn}, tlsFingerprint: "${aoscxCertFingerprint({ address: `${ENV}/Switch/access-01`, name: 'access-01' })}" }
+  connection: { driver: aoscx, port: ${aoscx.port}, sshPort: ${aoscx.sshPort}, ${conn}, tlsFingerprint: "${aoscxCertFingerprint({ address: `${ENV}/Switch/access-01`, name: 'access-01' })}", hostKeyFingerprint: "${iosHostKeyFingerprint(`${ENV}/Switch/access-01`)}" }
 `,
     );
   writeSwitches(false);
@@ -379,6 +379,11 @@ spec:
     assert.deepEqual(lab.aoscx.model.running, cxBefore, 'aoscx: back in its previous configuration');
 
     lab.aoscx.model.faults.failCommit = false;
+    // A failed `checkpoint auto confirm` leaves auto checkpoint mode on until its timer ends (the driver already
+    // restored the configuration); end it as the timer would, rather than wait a lab minute.
+    assert.equal(lab.aoscx.model.revertPending, true);
+    lab.aoscx.model.revertNow();
+    assert.deepEqual(lab.aoscx.model.running, cxBefore);
     const rest = await plan(lab, 2);
     assert.deepEqual(new Set(rest.file.changes.map((c) => c.target)), new Set([`${ENV}/Switch/access-01`]));
     assert.equal(rest.file.changes.length, 7);
