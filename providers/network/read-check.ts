@@ -67,6 +67,6 @@ export function checkRequested(config: SwitchConfig, requested: { kind: string; 
     if (hit) problems.push({ code: 'E_NET_VLAN_RESERVED', text: `switch ${switchName} cannot have VLAN ${id}: ${hit.why}` });
   }
   if (problems.length) {
-    throw new DriverError(problems.map((p) => `${p.code}: ${p.text}`).join('; ') + '; nothing was sent to the switch', { code: problems[0].code });
+    throw new DriverError(problems.map((p) => `${p.code}: ${p.text}`).join('; ') + '; no change was sent to the switch', { code: problems[0].code });
   }
 }

@@ -66,9 +66,14 @@ export async function startSshShell(
             if (stream.writable) stream.write(s.replace(/\r?\n/g, '\r\n'));
           };
           send(`\n${cli.prompt()}`);
-          const handleLine = async (line: string) => {
+          const handleLine = async (input: string) => {
             if (!sim.reachable()) return; // the management path is cut: input is lost
             if (sim.faults.latencyMs) await sleep(sim.faults.latencyMs);
+            let line = input;
+            if (sim.faults.lostInput !== undefined && line.startsWith(sim.faults.lostInput)) {
+              line = line.slice(0, -1); // fault: a character lost; echo and command both lack it
+              delete sim.faults.lostInput;
+            }
             const res = cli.handle(line);
             if (res.drop) {
               sock?.destroy();

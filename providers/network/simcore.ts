@@ -26,6 +26,8 @@ export interface SwitchSimFaults {
   managementPort?: string;
   /** Length of one timer minute in ms (revert timer / auto checkpoint). Default 60000; the lab uses 5000. */
   minuteMs?: number;
+  /** SSH CLI: the next line starting with this loses its last character before the switch reads it (input lost under load; one-shot). */
+  lostInput?: string;
 }
 
 export interface SwitchSimInit {
@@ -54,6 +56,8 @@ export class SwitchSim extends EventEmitter {
   readonly checkpoints = new Map<string, SwitchConfig>();
   /** Counters for tests and the bench. */
   readonly stats = { sessions: 0, commands: 0, writes: 0, reverts: 0, confirms: 0, saves: 0 };
+  /** Sessions logged in and not yet logged out (AOS-CX REST), so tests can see a client that leaks them. */
+  openSessions = 0;
   private pending?: { snapshot: SwitchConfig; timer: NodeJS.Timeout; expiresAt: number };
   private writesSinceDrop = 0;
   private readonly init: SwitchSimInit;

@@ -53,6 +53,8 @@ export interface AoscxSimulatorOptions extends SwitchSimFaults {
   vlanAttributes?: Record<string, Record<string, unknown>>;
   /** HTTPS sessions per user (AOS-CX: 6). */
   sessionLimit?: number;
+  /** Sessions of the same user that other clients (the web UI, scripts) hold already. */
+  sessionsInUse?: number;
   /** The REST API is read-only (HTTPS server on a VRF other than mgmt): writes to /system answer 404. */
   readOnlyApi?: boolean;
 }
@@ -171,6 +173,11 @@ export async function startAoscxSimulator(target: TargetSpec, opts: AoscxSimulat
   const cert = labCertificate(target.address, target.name);
   const sessionLimit = opts.sessionLimit ?? 6;
   const sessions = new Map<string, string>(); // cookie -> user
+  for (let i = 0; i < (opts.sessionsInUse ?? 0); i++) sessions.set(`other-client-${i}`, String(conn.user));
+  const countSessions = () => {
+    sim.openSessions = sessions.size;
+  };
+  countSessions();
   const sockets = new Set<Socket>();
   const held = new Set<ServerResponse>();
 
@@ -212,6 +219,7 @@ export async function startAoscxSimulator(target: TargetSpec, opts: AoscxSimulat
       if ([...sessions.values()].filter((u) => u === user).length >= sessionLimit) throw new HttpError(401, 'Login failed: session limit reached');
       const token = randomBytes(16).toString('base64url');
       sessions.set(token, String(user));
+      countSessions();
       sim.stats.sessions++;
       return { status: 200, headers: { 'set-cookie': `id=${token}; Path=/; HttpOnly; Secure` } };
     }
@@ -219,6 +227,7 @@ export async function startAoscxSimulator(target: TargetSpec, opts: AoscxSimulat
     if (!cookie || !sessions.has(cookie)) throw new HttpError(401, 'Login required');
     if (path === '/logout' && method === 'POST') {
       sessions.delete(cookie);
+      countSessions();
       return { status: 200 };
     }
     sim.stats.commands++;
