@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { DriverError } from '../../engine/types.js';
 import { CliSession } from '../../providers/network/cli-session.js';
 import { iosError } from '../../providers/network/ios/errors.js';
-import { iosCommands } from '../../providers/network/ios/driver.js';
+import { iosCommands, iosDriver } from '../../providers/network/ios/driver.js';
 import { parseShowVtpStatus } from '../../providers/network/ios/parsers.js';
 import { iosHostKeyFingerprint, startIosSimulator } from '../../providers/network/ios/simulator/index.js';
 import { defaultPort } from '../../providers/network/model.js';
@@ -85,6 +85,26 @@ describe('ios driver details', () => {
         assert.equal(sim.model.running.vlans['20'].name, 'SCHUELER');
       } finally {
         s.close();
+      }
+    });
+
+    it('refuses at plan time the VLAN ids the platform reserves: 1002-1005 always, extended ones in VTP server mode', async () => {
+      const spec = { address, kind: 'Switch', name: 'sw', zone: 'school' as const, spec: {}, connection: { host: '127.0.0.1', user: 'admin', password: 'pw' } };
+      for (const [vtpMode, id, why] of [
+        ['transparent', '1003', /switch sw cannot have VLAN 1003: IOS reserves VLANs 1002-1005/],
+        ['server', '2000', /switch sw cannot have VLAN 2000: extended-range VLANs need VTP mode transparent or off \(the switch is in VTP server mode/],
+      ] as const) {
+        sim = await startIosSimulator(spec, { listenPort: 0, vtpMode });
+        const reader = await iosDriver.connectReader({ ...spec, connection: { ...spec.connection, port: sim.port, hostKeyFingerprint: iosHostKeyFingerprint(address) } }, { timeoutMs: 3000 });
+        try {
+          const err = await reader.read([{ kind: 'Vlan', id, state: { id: Number(id), name: 'X' } }]).catch((e) => e);
+          assert.ok(err instanceof DriverError && err.opts.code === 'E_NET_VLAN_RESERVED', String(err));
+          assert.match(err.message, why);
+          assert.ok(await reader.read([{ kind: 'Vlan', id: '999', state: {} }]), 'a normal VLAN id reads');
+        } finally {
+          await reader.close();
+          await sim.stop();
+        }
       }
     });
 
