@@ -334,7 +334,19 @@ spec:
     // a new VLAN plus the management ports moved to the students VLAN (cuts the path on both switches)
     writeFileSync(join(lab.env, 'guests.yaml'), GUESTS);
     writeFileSync(join(lab.env, 'management.yaml'), managementYaml('students'));
+    // taking the management ports off the management VLAN is a flagged risk: one extra approval, from a reviewer
+    const keys = join(lab.root, 'reviewer-keys');
+    const k = await runCli(['keygen', '--out', keys, '--name', 'pruefer'], { cwd: lab.root });
+    assert.equal(k.code, 0, k.stderr);
+    const pub = readFileSync(join(keys, 'pruefer.pub'), 'utf8').trim();
+    writeFileSync(join(lab.env, 'reviewers.yaml'), `apiVersion: einklang/v1\nkind: Reviewer\nmetadata: { name: pruefer }\nspec: { publicKey: "${pub}", groups: [netz], email: pruefer@schule.invalid }\n`);
     const planned = await plan(lab, 2);
+    assert.match(planned.stdout, /Risk \(needs 1 extra approval\(s\)\):\n\s+! takes management VLAN 10 \(MGMT\) off port (Gi1\/0\/48|1\/1\/48)/);
+    const unapproved = await cli(lab, ['apply', lab.planFile]);
+    assert.equal(unapproved.code, 1, 'refused without the extra approval');
+    assert.deepEqual(lab.ios.model.running, before.ios, 'refused: nothing changed');
+    const approved = await cli(lab, ['approve', lab.planFile, '--key', join(keys, 'pruefer.key')]);
+    assert.equal(approved.code, 0, approved.stdout + approved.stderr);
     assert.deepEqual(
       planned.file.changes.map((c) => c.address).sort(),
       [`${ENV}/SwitchPort/access-mgmt[1/1/48]`, `${ENV}/SwitchPort/core-mgmt[Gi1/0/48]`, `${ENV}/Vlan/guests[access-01]`, `${ENV}/Vlan/guests[core-01]`],
