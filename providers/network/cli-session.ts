@@ -12,10 +12,11 @@
  * characters, an optional mode in parentheses and `#` or `>`; a long hostname
  * never hangs a session.
  *
- * Echo: like netmiko's send_config_set(cmd_verify=True), each configuration
- * command is sent alone and its echo must come back before the next one is
- * sent; an echo that differs from the command stops the session (the switch
- * did not read what was sent).
+ * Echo: like netmiko's send_config_set(cmd_verify=True), every line's echo
+ * must come back as it was sent; an echo that differs stops the session (the
+ * switch did not read what was sent). Lines go one at a time (run) or as a
+ * short block of one VLAN's or one interface's lines (batch), each line's
+ * output split off at the prompt that follows it.
  */
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';

@@ -18,9 +18,10 @@
  *   VLAN changes there are refused before the timer starts, naming
  *   `vtp mode transparent` (or `off`), unless the Switch sets
  *   `allowVlanChangesWithoutRollback: true` (server mode only);
- * - `configure terminal revert timer N`, then each command alone with its
- *   echo checked and its output checked (errors.ts); the first refusal stops
- *   the change and rolls back; `switchport trunk encapsulation dot1q` goes
+ * - `configure terminal revert timer N`, then the commands one VLAN or one
+ *   interface at a time, each line's echo and output checked (errors.ts, like
+ *   netmiko's send_config_set with cmd_verify); the first refusal stops the
+ *   change and rolls back; `switchport trunk encapsulation dot1q` goes
  *   before `switchport mode trunk` on ports whose encapsulation is negotiated
  *   (ISL-capable platforms reject trunk mode otherwise with "Command rejected");
  * - the configuration read back and compared with the plan (transaction.ts),
@@ -49,30 +50,40 @@ async function readConfig(s: CliSession, label: string): Promise<SwitchConfig> {
   return switchConfigFromIos(rc, vlan, sp, vtp);
 }
 
-/** The IOS configuration commands for a list of operations (config mode, without `configure`/`end`). */
-export function iosCommands(ops: SwitchOp[], facts: SwitchFacts = {}): string[] {
+/**
+ * The IOS configuration commands for a list of operations (config mode,
+ * without `configure`/`end`), one block per operation: a VLAN's or an
+ * interface's lines go to the switch together, each line's echo and output
+ * still checked on its own.
+ */
+export function iosCommandBlocks(ops: SwitchOp[], facts: SwitchFacts = {}): string[][] {
   const negotiated = new Set(facts.negotiatedEncapsulation ?? []);
-  const out: string[] = [];
+  const out: string[][] = [];
   for (const o of ops) {
-    if (o.op === 'vlan-set') out.push(`vlan ${o.id}`, `name ${o.name}`, 'exit');
-    else if (o.op === 'vlan-delete') out.push(`no vlan ${o.id}`);
-    else if (o.op === 'port-default') out.push(`default interface ${iosLongName(o.port) ?? o.port}`);
+    if (o.op === 'vlan-set') out.push([`vlan ${o.id}`, `name ${o.name}`, 'exit']);
+    else if (o.op === 'vlan-delete') out.push([`no vlan ${o.id}`]);
+    else if (o.op === 'port-default') out.push([`default interface ${iosLongName(o.port) ?? o.port}`]);
     else {
       const s = o.set;
-      out.push(`interface ${iosLongName(o.port) ?? o.port}`);
-      if (s.description !== undefined) out.push(s.description === '' ? 'no description' : `description ${s.description}`);
-      if (s.accessVlan !== undefined) out.push(`switchport access vlan ${s.accessVlan}`);
-      if (s.nativeVlan !== undefined) out.push(`switchport trunk native vlan ${s.nativeVlan}`);
+      const b = [`interface ${iosLongName(o.port) ?? o.port}`];
+      if (s.description !== undefined) b.push(s.description === '' ? 'no description' : `description ${s.description}`);
+      if (s.accessVlan !== undefined) b.push(`switchport access vlan ${s.accessVlan}`);
+      if (s.nativeVlan !== undefined) b.push(`switchport trunk native vlan ${s.nativeVlan}`);
       if (s.allowedVlans !== undefined) {
-        out.push(`switchport trunk allowed vlan ${s.allowedVlans === 'all' ? 'all' : s.allowedVlans.length ? formatVlanList(s.allowedVlans) : 'none'}`);
+        b.push(`switchport trunk allowed vlan ${s.allowedVlans === 'all' ? 'all' : s.allowedVlans.length ? formatVlanList(s.allowedVlans) : 'none'}`);
       }
-      if (s.mode === 'trunk' && negotiated.has(o.port)) out.push('switchport trunk encapsulation dot1q');
-      if (s.mode !== undefined) out.push(`switchport mode ${s.mode}`);
-      if (s.enabled !== undefined) out.push(s.enabled ? 'no shutdown' : 'shutdown');
-      out.push('exit');
+      if (s.mode === 'trunk' && negotiated.has(o.port)) b.push('switchport trunk encapsulation dot1q');
+      if (s.mode !== undefined) b.push(`switchport mode ${s.mode}`);
+      if (s.enabled !== undefined) b.push(s.enabled ? 'no shutdown' : 'shutdown');
+      b.push('exit');
+      out.push(b);
     }
   }
   return out;
+}
+
+export function iosCommands(ops: SwitchOp[], facts: SwitchFacts = {}): string[] {
+  return iosCommandBlocks(ops, facts).flat();
 }
 
 const touchesVlans = (ops: SwitchOp[]) => ops.some((o) => o.op === 'vlan-set' || o.op === 'vlan-delete');
@@ -139,12 +150,14 @@ class IosTransaction implements TransactionDevice {
   }
 
   async apply(ops: SwitchOp[]): Promise<void> {
-    // one command at a time, echo checked: a silence of verifyTimeoutMs means the path is gone
-    for (const cmd of [...iosCommands(ops, this.facts), 'end']) {
-      const err = iosError(await this.s.run(cmd, this.settings.verifyTimeoutMs));
-      if (err) {
+    // block by block (one VLAN, one interface), every line's echo and output checked; the first refusal stops
+    // the change (and rolls it back). A silence of verifyTimeoutMs means the path is gone.
+    for (const block of [...iosCommandBlocks(ops, this.facts), ['end']]) {
+      const outs = await this.s.batch(block, this.settings.verifyTimeoutMs);
+      const i = outs.findIndex((o) => iosError(o));
+      if (i >= 0) {
         await this.s.run('end', this.settings.verifyTimeoutMs).catch(() => undefined);
-        throw new Error(`"${cmd}" was refused: ${err}`);
+        throw new Error(`"${block[i]}" was refused: ${iosError(outs[i])}`);
       }
     }
   }
