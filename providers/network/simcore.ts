@@ -26,6 +26,8 @@ export interface SwitchSimFaults {
   managementPort?: string;
   /** Length of one timer minute in ms (revert timer / auto checkpoint). Default 60000; the lab uses 5000. */
   minuteMs?: number;
+  /** Port fields the switch accepts without error but does not change (a firmware that silently ignores a setting). */
+  silentlyIgnore?: (keyof PortConfig)[];
   /** SSH CLI: the next line starting with this loses its last character before the switch reads it (input lost under load; one-shot). */
   lostInput?: string;
 }
@@ -140,8 +142,10 @@ export class SwitchSim extends EventEmitter {
   }
 
   setPort(port: string, set: Partial<PortConfig>): void {
+    const applied = { ...set };
+    for (const f of this.faults.silentlyIgnore ?? []) delete applied[f];
     this.change(() => {
-      this.running.ports[port] = this.norm({ ...this.running.ports[port], ...set });
+      this.running.ports[port] = this.norm({ ...this.running.ports[port], ...applied });
     });
   }
 

@@ -254,6 +254,21 @@ export function switchConformance(p: SwitchLab<SwitchSimFaults>): void {
       );
     });
 
+    it('catches a change the switch accepted but did not make in the read-back, and rolls back before confirming', async () => {
+      await converge(base());
+      const before = snapshot();
+      sim.model.faults.silentlyIgnore = ['description'];
+      const next = base().map((r) =>
+        r.name === 'classroom' ? res('SwitchPort', 'classroom', { switch: 'sw', ports: p.range(1, 8), mode: 'access', vlan: 'teachers', description: 'Raum 303' }) : r,
+      );
+      const plan = await planSwitch(writer, sw, next);
+      const saved = structuredClone(sim.model.startup);
+      const err = await expectRollback(plan.changes, before, 'E_NET_READBACK');
+      assert.match(err.message, new RegExp(`port ${p.port(1).replace(/[/]/g, '\\/')}: description is "Klassenraum 101", not "Raum 303"`));
+      assert.deepEqual(sim.model.startup, saved, 'nothing was saved');
+      delete sim.model.faults.silentlyIgnore;
+    });
+
     it('refuses unsafe values before anything is sent', async () => {
       const commands = sim.model.stats.commands;
       const writes = sim.model.stats.writes;

@@ -108,6 +108,30 @@ describe('ios driver details', () => {
       }
     });
 
+    it('VTP server mode with allowVlanChangesWithoutRollback: VLAN changes apply, and a failed one is reported as not rolled back (vlan.dat)', async () => {
+      const spec = {
+        address,
+        kind: 'Switch',
+        name: 'sw',
+        zone: 'school' as const,
+        spec: { allowVlanChangesWithoutRollback: true },
+        connection: { host: '127.0.0.1', user: 'admin', password: 'pw', revertMinutes: 1, rollbackWaitSeconds: 1 },
+      };
+      sim = await startIosSimulator(spec, { listenPort: 0, vtpMode: 'server', minuteMs: 2000 });
+      const writer = await iosDriver.connectWriter({ ...spec, connection: { ...spec.connection, port: sim.port, hostKeyFingerprint: iosHostKeyFingerprint(address) } }, { timeoutMs: 3000 });
+      const vlan = (id: number) => ({ address: `t/Vlan/v${id}[sw]`, resource: `t/Vlan/v${id}`, kind: 'Vlan', target: address, id: String(id), actions: ['create' as const], before: null, after: { id, name: `V${id}` }, diff: [], liveFingerprint: '', dependsOn: [] });
+      try {
+        await writer.applyTransaction!([vlan(30)]);
+        assert.equal(sim.model.running.vlans['30']?.name, 'V30');
+        sim.model.faults.failCommit = true;
+        const err = await writer.applyTransaction!([vlan(31)]).catch((e) => e);
+        assert.ok(err instanceof DriverError && err.opts.rolledBack === false, String(err));
+        assert.match(err.message, /ROLLBACK NOT VERIFIED \(still differs: VLAN 31 present\)/);
+      } finally {
+        await writer.close();
+      }
+    });
+
     it('stops when the echo is not the command that was sent', async () => {
       sim = await startIosSimulator({ address, kind: 'Switch', name: 'sw', zone: 'school', spec: {}, connection: { host: '127.0.0.1', user: 'admin', password: 'pw' } }, { listenPort: 0 });
       const s = await open();
