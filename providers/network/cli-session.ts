@@ -37,7 +37,7 @@ export interface CliSessionOptions {
   label: string;
   /** Commands run after the first prompt (paging off, terminal width). */
   setup: string[];
-  /** Refuse a session whose prompt ends in `>` (IOS: not privilege 15). */
+  /** Refuse a session whose prompt ends in `>` (IOS: not privilege 15; AOS-CX: not the manager context `checkpoint auto` needs). */
   requirePrivileged?: boolean;
 }
 
@@ -128,7 +128,7 @@ export class CliSession {
       await s.waitFor(() => PROMPT_TAIL.test(s.buf), 'the first prompt');
       const m = PROMPT_TAIL.exec(s.buf)!;
       if (m[3] === '>' && opts.requirePrivileged) {
-        throw new DriverError(`${opts.label}: logged in without privilege 15 (prompt ${m[0].trim()}); einklang needs a privileged account`, { code: 'E_PRIVILEGE' });
+        throw new DriverError(`${opts.label}: logged in without full privileges (prompt ${m[0].trim()}); einklang needs an administrator account (IOS: privilege 15)`, { code: 'E_PRIVILEGE' });
       }
       s.setHostname(m[1]);
       s.buf = '';

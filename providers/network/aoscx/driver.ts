@@ -91,7 +91,7 @@ class Sessions {
   ) {}
 
   async cli(timeoutMs = this.timeoutMs): Promise<CliSession> {
-    if (!this.cliSession?.alive) this.cliSession = await CliSession.open(this.ssh, { timeoutMs, label: this.label, setup: ['no page'] });
+    if (!this.cliSession?.alive) this.cliSession = await CliSession.open(this.ssh, { timeoutMs, label: this.label, setup: ['no page'], requirePrivileged: true });
     return this.cliSession;
   }
 

@@ -43,11 +43,10 @@ import { startIosSimulator } from './simulator/index.js';
 const READ = ['show running-config', 'show vlan brief', 'show interfaces switchport', 'show vtp status'];
 
 async function readConfig(s: CliSession, label: string): Promise<SwitchConfig> {
-  const outs = await s.batch(READ);
-  const bad = outs.map(iosError).find(Boolean);
+  const [rc, vlan, sp, vtp] = await s.batch(READ);
+  const bad = [rc, vlan, sp].map(iosError).find(Boolean);
   if (bad) throw new DriverError(`${label}: reading the configuration failed: ${bad}`, { code: 'E_READ' });
-  const [rc, vlan, sp, vtp] = outs;
-  return switchConfigFromIos(rc, vlan, sp, vtp);
+  return switchConfigFromIos(rc, vlan, sp, iosError(vtp) ? '' : vtp); // a platform without VTP has no VTP mode to respect
 }
 
 /**
