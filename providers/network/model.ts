@@ -109,17 +109,6 @@ export function vlanState(id: string, v: VlanConfig, ports?: string[]): Record<s
   return { id: Number(id), name: v.name, ...(ports?.length ? { ports } : {}) };
 }
 
-/** Does this port carry VLAN `id` by name (access, native, or an explicit trunk list; "all" names none)? */
-export function portUsesVlan(p: PortConfig, id: number): boolean {
-  if (p.mode === 'trunk') return p.nativeVlan === id || (p.allowedVlans !== 'all' && p.allowedVlans.includes(id));
-  return p.accessVlan === id;
-}
-
-/** Does this port carry VLAN `id` at all (an "all" trunk does)? */
-export function portCarriesVlan(p: PortConfig, id: number): boolean {
-  return p.enabled && (portUsesVlan(p, id) || (p.mode === 'trunk' && p.allowedVlans === 'all'));
-}
-
 /** Ports that use each VLAN by name, keyed by VLAN id. */
 export function vlanUsage(config: SwitchConfig): Map<string, string[]> {
   const out = new Map<string, string[]>();
