@@ -45,6 +45,10 @@ export interface TransactionDevice {
   revertNow(): Promise<void>;
   /** Drop the current session and open a new one. */
   reconnect(): Promise<void>;
+  /** After a verified rollback: remove what begin() left on the switch (AOS-CX: the named checkpoint). Best effort. */
+  cleanup?(): Promise<void>;
+  /** Where the configuration from before the change is kept on the switch, for a rollback that could not be verified. */
+  recoveryHint?(): string;
 }
 
 export interface TransactionOptions {
@@ -152,10 +156,11 @@ export async function runTransaction(dev: TransactionDevice, ops: SwitchOp[], o:
     const why = message(err);
     o.log?.(`${o.target}: ${stage} failed: ${why}; rolling back`);
     const r = await rollback(dev, before, o);
+    if (r.ok) await dev.cleanup?.().catch(() => undefined); // kept when the rollback is not verified: the operator may need it
     throw new DriverError(
       r.ok
         ? `${o.target}: ${stage} failed (${why}); rolled back, the switch is in its previous configuration`
-        : `${o.target}: ${stage} failed (${why}); ROLLBACK NOT VERIFIED (${r.detail}) - check the switch`,
+        : `${o.target}: ${stage} failed (${why}); ROLLBACK NOT VERIFIED (${r.detail}) - check the switch${dev.recoveryHint ? `; ${dev.recoveryHint()}` : ''}`,
       { rolledBack: r.ok, code: STAGE_CODES[stage] ?? 'E_NET_MGMT_LOST' },
     );
   }

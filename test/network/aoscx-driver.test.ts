@@ -5,7 +5,7 @@
  * the simulator refuses what the real API refuses.
  */
 import assert from 'node:assert/strict';
-import type { Resource, TargetWriter } from '../../engine/types.js';
+import { DriverError, type Resource, type TargetWriter } from '../../engine/types.js';
 import { AoscxClient } from '../../providers/network/aoscx/client.js';
 import { aoscxCertFingerprint } from '../../providers/network/aoscx/simulator/index.js';
 import type { RunningSwitchSimulator } from '../../providers/network/simcore.js';
@@ -66,6 +66,24 @@ describe('aoscx driver details', function () {
     } finally {
       await writer.close();
     }
+  });
+
+  it('a CLI whose SSH host key does not match the pin: nothing changes, no auto checkpoint, no checkpoint left', async () => {
+    await (await start({})).close();
+    const bad = switchRes();
+    bad.spec.connection.hostKeyFingerprint = 'SHA256:' + 'B'.repeat(43);
+    const writer = await aoscxLab.driver.connectWriter(targetSpec(bad), { timeoutMs: 3000 });
+    const before = structuredClone(sim.model.running);
+    try {
+      const err = await writer.applyTransaction!([change('Vlan', '20', ['create'], { id: 20, name: 'SCHUELER' })]).catch((e) => e);
+      assert.ok(err instanceof DriverError && err.opts.code === 'E_HOSTKEY_MISMATCH', String(err));
+      assert.match(err.message, /host key mismatch.*nothing was sent/);
+    } finally {
+      await writer.close();
+    }
+    assert.deepEqual(sim.model.running, before);
+    assert.equal(sim.model.revertPending, false);
+    assert.equal(sim.model.checkpoints.size, 0);
   });
 
   it('logs every session out: twenty reads and five transactions (with a management check each) fit a limit of two sessions', async () => {

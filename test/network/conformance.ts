@@ -96,6 +96,7 @@ export function switchConformance(p: SwitchLab<SwitchSimFaults>): void {
       assert.equal(err.opts.rolledBack, true, err.message);
       if (code) assert.equal(err.opts.code, code, err.message);
       assert.deepEqual(sim.model.running, before, 'the switch is back in its previous configuration');
+      assert.equal(sim.model.checkpoints.size, 0, 'no checkpoint of the transaction left on the switch');
       return err as DriverError;
     }
 

@@ -225,6 +225,14 @@ class AoscxTransaction implements TransactionDevice {
     await this.dropCheckpoint();
   }
 
+  recoveryHint(): string {
+    return `checkpoint ${this.checkpoint} on the switch holds its configuration from before the change`;
+  }
+
+  cleanup(): Promise<void> {
+    return this.dropCheckpoint();
+  }
+
   private async dropCheckpoint(): Promise<void> {
     await this.c.request('DELETE', `/fullconfigs/${this.checkpoint}`).catch(() => undefined);
   }
