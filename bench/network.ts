@@ -82,7 +82,7 @@ export async function benchNetworkSimulators(n = 200, opts: NetworkBenchOptions 
         spec: { managementVlan: MGMT_VLAN },
         connection: { driver, host: '127.0.0.1', port: 0, user: 'admin', password: PASSWORD },
       };
-      const simOpts = { minuteMs: 10_000, ...(opts.faults ?? {}), managementPort: uplinkPort, listenPort: 0 };
+      const simOpts = { minuteMs: 10_000, ...(opts.faults ?? {}), managementPort: uplinkPort, listenPort: 0, sshListenPort: 0 };
       const sim = driver === 'ios' ? await startIosSimulator(spec, simOpts) : await startAoscxSimulator(spec, simOpts);
       sims.push(sim);
       const connection: Record<string, unknown> = {
@@ -91,7 +91,8 @@ export async function benchNetworkSimulators(n = 200, opts: NetworkBenchOptions 
         port: sim.port,
         user: 'admin',
         password: `\${secret:${SECRET}}`,
-        ...(driver === 'ios' ? { hostKeyFingerprint: iosHostKeyFingerprint(address) } : { tlsFingerprint: aoscxCertFingerprint({ address, name }) }),
+        hostKeyFingerprint: iosHostKeyFingerprint(address),
+        ...(driver === 'aoscx' ? { tlsFingerprint: aoscxCertFingerprint({ address, name }), sshPort: sim.sshPort } : {}),
       };
       targets.push({
         name,

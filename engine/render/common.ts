@@ -1,6 +1,6 @@
 /** Shared pieces of the plan renderers. */
 import { createRequire } from 'node:module';
-import type { Change, FieldDiff, Plan } from '../types.js';
+import type { Change, FieldDiff, Plan, PolicyResult, SourcePos } from '../types.js';
 
 export function actionSymbol(c: Change): string {
   if (c.actions.length === 2) return '-/+';
@@ -53,4 +53,19 @@ export function summaryLine(p: Plan): string {
 /** The object id shown beside an address when the address alone does not say it. */
 export function targetName(c: Change): string {
   return c.target.split('/').pop() ?? c.target;
+}
+
+/** A policy that flags what reviewers must look at twice: it failed and demands extra approvals. */
+export function isRiskPolicy(p: PolicyResult): boolean {
+  return !p.passed && typeof p.extraApprovals === 'number' && p.extraApprovals > 0;
+}
+
+/** The plan's risk flags (violations of risk policies), for the "Risk" list of the renderers. */
+export function riskFlags(plan: Plan): { policy: string; address: string; message: string; pos?: SourcePos }[] {
+  return plan.policy.filter(isRiskPolicy).flatMap((p) => p.violations.map((v) => ({ policy: p.name, address: v.address, message: v.message, pos: v.pos })));
+}
+
+/** Extra approvals the risk policies demand. */
+export function riskApprovals(plan: Plan): number {
+  return plan.policy.filter(isRiskPolicy).reduce((n, p) => n + (p.extraApprovals ?? 0), 0);
 }

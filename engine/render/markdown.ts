@@ -5,7 +5,7 @@
  * counted and the reader is pointed to the JSON plan).
  */
 import type { Change, Plan } from '../types.js';
-import { actionSymbol, actionWord, fieldName, fmtValue, isTextBlock, summaryLine, unifiedDiff } from './common.js';
+import { actionSymbol, actionWord, fieldName, fmtValue, isRiskPolicy, isTextBlock, riskApprovals, riskFlags, summaryLine, unifiedDiff } from './common.js';
 import { htmlText, mdCode, mdFence as fence, mdText as esc, visibleDeep } from './escape.js';
 
 export const MAX_MARKDOWN = 60_000;
@@ -40,11 +40,15 @@ export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'pla
   head.push(`Status: ${status} · plan hash ${mdCode(plan.hash)} · ${esc(String(plan.approvalsRequired.count))} approval(s) required`);
   head.push('');
   for (const e of plan.errored) head.push(`- ❌ ${mdCode(e.target)}: ${esc(e.message)}`);
+  const risks = riskFlags(plan);
+  if (risks.length) head.push('', `**⚠️ Risk** (needs ${riskApprovals(plan)} extra approval(s)):`, '');
+  for (const r of risks.slice(0, 20)) head.push(`- ⚠️ ${esc(r.message)} (${mdCode(r.address)})`);
+  if (risks.length > 20) head.push(`- _${risks.length - 20} more in ${esc(hint)}_`);
   const failed = plan.policy.filter((p) => !p.passed);
   if (failed.length) {
     head.push('', '| policy | enforcement | violations |', '|---|---|---:|');
     for (const p of failed) head.push(`| ${esc(p.name)} | ${esc(p.enforcement)} | ${p.violations.length} |`);
-    for (const p of failed) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** ${mdCode(v.address)}: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
+    for (const p of failed.filter((f) => !isRiskPolicy(f))) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** ${mdCode(v.address)}: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
   }
   head.push('');
   let out = head.join('\n');

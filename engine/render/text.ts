@@ -5,7 +5,7 @@
  * sequences in the output are those colours (values are escaped first).
  */
 import type { Plan } from '../types.js';
-import { actionSymbol, fieldName, fmtValue, isTextBlock, summaryLine, targetName, unifiedDiff } from './common.js';
+import { actionSymbol, fieldName, fmtValue, isRiskPolicy, isTextBlock, riskApprovals, riskFlags, summaryLine, targetName, unifiedDiff } from './common.js';
 import { visibleDeep } from './escape.js';
 
 export interface TextOptions {
@@ -51,8 +51,11 @@ export function renderText(raw: Plan, opts: TextOptions = {}): string {
     const why = u.protected ? 'not in any manifest; protected, never pruned' : 'not in any manifest; prune: true on the target deletes it';
     out.push(c('dim', `  ?   unmanaged ${u.kind} ${u.id} on ${u.target} (${why})`));
   }
+  const risks = riskFlags(plan);
+  if (risks.length) out.push(c('red', `  Risk (needs ${riskApprovals(plan)} extra approval(s)):`));
+  for (const r of risks) out.push(c('red', `    ! ${r.message}`) + c('dim', `  (${r.address}; ${r.policy})`));
   for (const p of plan.policy) {
-    if (p.passed) continue;
+    if (p.passed || isRiskPolicy(p)) continue;
     const tag = p.enforcement === 'mandatory' ? c('red', 'policy violation (mandatory)') : c('yellow', 'policy advisory');
     for (const v of p.violations) out.push(`  ${tag} ${p.name}: ${v.address}: ${v.message}${v.pos ? ` (${v.pos.file}:${v.pos.line}:${v.pos.col})` : ''}`);
     if (p.extraApprovals) out.push(`  ${tag} ${p.name}: needs ${p.extraApprovals} extra approval(s)`);

@@ -11,6 +11,8 @@ export interface SwitchConnectionSettings {
   revertMinutes: number;
   /** How long to wait, at most, for the switch to roll back by itself. */
   rollbackWaitMs: number;
+  /** Switch `allowVlanChangesWithoutRollback`: IOS in VTP server mode may change VLANs the revert timer cannot undo. */
+  allowVlanChangesWithoutRollback: boolean;
 }
 
 export function switchConnectionSettings(target: TargetSpec, opts: SessionOptions = {}): SwitchConnectionSettings {
@@ -22,6 +24,7 @@ export function switchConnectionSettings(target: TargetSpec, opts: SessionOption
     verifyTimeoutMs: Math.min(timeoutMs, 5_000),
     revertMinutes,
     rollbackWaitMs: typeof c.rollbackWaitSeconds === 'number' ? c.rollbackWaitSeconds * 1000 : revertMinutes * 60_000 + 30_000,
+    allowVlanChangesWithoutRollback: target.spec?.allowVlanChangesWithoutRollback === true,
   };
 }
 
@@ -33,9 +36,12 @@ export function switchConnectionSettings(target: TargetSpec, opts: SessionOption
 export function connectionDiagnostics(res: Resource, driver: 'ios' | 'aoscx'): Diagnostic[] {
   const c = res.spec?.connection ?? {};
   const out: Diagnostic[] = [];
-  const unused = driver === 'ios' ? ['tlsFingerprint', 'apiVersion'] : ['hostKeyFingerprint'];
+  const unused = driver === 'ios' ? ['tlsFingerprint', 'apiVersion', 'sshPort'] : [];
   for (const k of unused) {
     if (c[k] !== undefined) out.push(diag(res, `/spec/connection/${k}`, 'W_NET_UNUSED', `driver ${driver} does not use ${k}`, 'warning'));
+  }
+  if (driver === 'aoscx' && res.spec?.allowVlanChangesWithoutRollback !== undefined) {
+    out.push(diag(res, '/spec/allowVlanChangesWithoutRollback', 'W_NET_UNUSED', 'allowVlanChangesWithoutRollback is for IOS switches in VTP server mode', 'warning'));
   }
   return out;
 }

@@ -1,7 +1,8 @@
 /**
  * Network management: kinds Switch, Vlan, SwitchPort and the switch drivers
- * `ios` (Cisco IOS/IOS-XE CLI over SSH) and `aoscx` (HPE Aruba AOS-CX).
- * Driver and simulator code loads only when a run uses it.
+ * `ios` (Cisco IOS/IOS-XE CLI over SSH) and `aoscx` (HPE Aruba AOS-CX REST, with
+ * the CLI over SSH for its auto checkpoint). Driver and simulator code loads
+ * only when a run uses it.
  */
 import type { DriverEntry, KindDef, LabDriver, RunningSimulator, TargetSpec } from '../../engine/contract.js';
 import { networkKinds } from './kinds.js';

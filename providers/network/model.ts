@@ -4,7 +4,10 @@
  * engine's plain data (LiveObject state, Change).
  *
  * State fields (what the engine diffs):
- * - Vlan:       { id: number, name: string }                    object id = VLAN id as string
+ * - Vlan:       { id: number, name: string, ports? }            object id = VLAN id as string
+ *   ports (live only, never managed): the ports that carry the VLAN by name
+ *   (access VLAN, native VLAN, or listed on a trunk), for the reviewer-safety
+ *   policy: pruning a VLAN that ports still use is flagged.
  * - SwitchPort: { mode, accessVlan, nativeVlan, allowedVlans,
  *                 description, enabled }                          object id = canonical port name
  *   mode: 'access' | 'trunk' (live may also say 'dynamic auto' / 'dynamic desirable' on IOS);
@@ -30,12 +33,33 @@ export interface VlanConfig {
   name: string;
 }
 
+/** What a switch cannot do, as its driver read it (never part of a configuration comparison). */
+export interface SwitchFacts {
+  /** VLAN ids this switch cannot have or change, with the reason (IOS 1002-1005; extended VLANs in VTP server mode). */
+  reservedVlans?: { from: number; to: number; why: string }[];
+  /** Interfaces that exist but are not switchports (routed ports): no SwitchPort can configure them. */
+  nonSwitchports?: string[];
+  /** IOS: VTP operating mode (`show vtp status`): server, client, transparent, off. */
+  vtpMode?: string;
+  /** IOS on ISL-capable platforms: ports whose trunk encapsulation is negotiated; trunk mode needs `encapsulation dot1q` first. */
+  negotiatedEncapsulation?: string[];
+}
+
+/** Attributes einklang does not manage: a write must keep them (AOS-CX strict PUT), a rollback restores them. */
+export interface DeviceAttributes {
+  ports?: Record<string, Record<string, unknown>>;
+  vlans?: Record<string, Record<string, unknown>>;
+}
+
 export interface SwitchConfig {
   hostname: string;
   /** Keyed by VLAN id as a string. */
   vlans: Record<string, VlanConfig>;
   /** Keyed by canonical port id. */
   ports: Record<string, PortConfig>;
+  facts?: SwitchFacts;
+  /** Kept by the simulators (and so restored by their rollback); drivers leave it unset. */
+  deviceAttributes?: DeviceAttributes;
 }
 
 export function cloneConfig(c: SwitchConfig): SwitchConfig {
@@ -81,8 +105,19 @@ export function defaultPort(mode: PortMode = 'access'): PortConfig {
 
 // ------------------------------------------------------------ live state
 
-export function vlanState(id: string, v: VlanConfig): Record<string, unknown> {
-  return { id: Number(id), name: v.name };
+export function vlanState(id: string, v: VlanConfig, ports?: string[]): Record<string, unknown> {
+  return { id: Number(id), name: v.name, ...(ports?.length ? { ports } : {}) };
+}
+
+/** Ports that use each VLAN by name, keyed by VLAN id. */
+export function vlanUsage(config: SwitchConfig): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  for (const port of Object.keys(config.ports).sort(comparePorts)) {
+    const p = config.ports[port];
+    const ids = p.mode === 'trunk' ? [p.nativeVlan, ...(p.allowedVlans === 'all' ? [] : p.allowedVlans)] : [p.accessVlan];
+    for (const id of new Set(ids)) (out.get(String(id)) ?? out.set(String(id), []).get(String(id))!).push(port);
+  }
+  return out;
 }
 
 export function portState(p: PortConfig): Record<string, unknown> {
@@ -117,12 +152,13 @@ export function readResultFromConfig(
 ): ReadResult {
   const objects: Record<string, LiveObject | null> = {};
   const seenVlans = new Set<string>();
+  const usage = vlanUsage(config);
   for (const r of requested) {
     const key = objectKey(r.kind, r.id);
     if (r.kind === 'Vlan') {
       seenVlans.add(r.id);
       const v = config.vlans[r.id];
-      objects[key] = v ? { kind: 'Vlan', id: r.id, state: vlanState(r.id, v) } : null;
+      objects[key] = v ? { kind: 'Vlan', id: r.id, state: vlanState(r.id, v, usage.get(r.id)) } : null;
     } else if (r.kind === 'SwitchPort') {
       const p = config.ports[r.id];
       objects[key] = p ? { kind: 'SwitchPort', id: r.id, state: portState(p) } : null;
@@ -133,7 +169,7 @@ export function readResultFromConfig(
   const unmanaged: LiveObject[] = Object.keys(config.vlans)
     .filter((id) => !seenVlans.has(id) && id !== '1' && !isSystemVlan(Number(id)))
     .sort((a, b) => Number(a) - Number(b))
-    .map((id) => ({ kind: 'Vlan', id, state: vlanState(id, config.vlans[id]) }));
+    .map((id) => ({ kind: 'Vlan', id, state: vlanState(id, config.vlans[id], usage.get(id)) }));
   return { objects, unmanaged };
 }
 

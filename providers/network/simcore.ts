@@ -26,6 +26,10 @@ export interface SwitchSimFaults {
   managementPort?: string;
   /** Length of one timer minute in ms (revert timer / auto checkpoint). Default 60000; the lab uses 5000. */
   minuteMs?: number;
+  /** Port fields the switch accepts without error but does not change (a firmware that silently ignores a setting). */
+  silentlyIgnore?: (keyof PortConfig)[];
+  /** SSH CLI: the next line starting with this loses its last character before the switch reads it (input lost under load; one-shot). */
+  lostInput?: string;
 }
 
 export interface SwitchSimInit {
@@ -35,6 +39,8 @@ export interface SwitchSimInit {
   portDefault: () => PortConfig;
   /** Bring a port into the form the platform can express (AOS-CX: one VLAN tag). */
   normalizePort?: (p: PortConfig) => PortConfig;
+  /** The automatic rollback leaves VLANs as they are (IOS in VTP server/client mode keeps them in vlan.dat). */
+  vlansSurviveRevert?: () => boolean;
   faults?: SwitchSimFaults;
 }
 
@@ -52,6 +58,8 @@ export class SwitchSim extends EventEmitter {
   readonly checkpoints = new Map<string, SwitchConfig>();
   /** Counters for tests and the bench. */
   readonly stats = { sessions: 0, commands: 0, writes: 0, reverts: 0, confirms: 0, saves: 0 };
+  /** Sessions logged in and not yet logged out (AOS-CX REST), so tests can see a client that leaks them. */
+  openSessions = 0;
   private pending?: { snapshot: SwitchConfig; timer: NodeJS.Timeout; expiresAt: number };
   private writesSinceDrop = 0;
   private readonly init: SwitchSimInit;
@@ -134,15 +142,25 @@ export class SwitchSim extends EventEmitter {
   }
 
   setPort(port: string, set: Partial<PortConfig>): void {
+    const applied = { ...set };
+    for (const f of this.faults.silentlyIgnore ?? []) delete applied[f];
     this.change(() => {
-      this.running.ports[port] = this.norm({ ...this.running.ports[port], ...set });
+      this.running.ports[port] = this.norm({ ...this.running.ports[port], ...applied });
     });
   }
 
   defaultPort(port: string): void {
     this.change(() => {
       this.running.ports[port] = this.init.portDefault();
+      delete this.running.deviceAttributes?.ports?.[port];
     });
+  }
+
+  /** Attributes einklang does not manage, of one port (created on first use). */
+  portAttributes(port: string): Record<string, unknown> {
+    const d = (this.running.deviceAttributes ??= {});
+    const ports = (d.ports ??= {});
+    return (ports[port] ??= {});
   }
 
   replaceRunning(c: SwitchConfig): void {
@@ -195,7 +213,9 @@ export class SwitchSim extends EventEmitter {
     clearTimeout(p.timer);
     this.pending = undefined;
     this.stats.reverts++;
-    this.replaceRunning(p.snapshot);
+    const restored = p.snapshot;
+    if (this.init.vlansSurviveRevert?.()) restored.vlans = cloneConfig(this.running).vlans;
+    this.replaceRunning(restored);
     this.emit('reverted');
     return undefined;
   }
@@ -210,6 +230,8 @@ export class SwitchSim extends EventEmitter {
 /** A running switch simulator; `model` is its SwitchSim (running/startup config, faults, stats). */
 export interface RunningSwitchSimulator extends RunningSimulator {
   model: SwitchSim;
+  /** The SSH (CLI) port where it differs from `port` (AOS-CX: REST on `port`, `checkpoint auto` over SSH here). */
+  sshPort?: number;
 }
 
 export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -220,6 +242,7 @@ export const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
  */
 export function admitSocket(sim: SwitchSim, sockets: Set<Socket>, sock: Socket): boolean {
   sock.on('error', () => undefined);
+  sock.setNoDelay(true);
   if (!sim.reachable()) {
     sock.destroy();
     return false;

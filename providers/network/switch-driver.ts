@@ -6,6 +6,7 @@
 import type { Change, Driver, SessionOptions, TargetReader, TargetSpec, TargetWriter } from '../../engine/types.js';
 import { switchConnectionSettings, type SwitchConnectionSettings } from './connection.js';
 import { opsFromChanges, readResultFromConfig, type SwitchConfig } from './model.js';
+import { checkRequested } from './read-check.js';
 import { runTransaction, type TransactionDevice } from './transaction.js';
 
 export interface SwitchDriverParts<S> {
@@ -33,7 +34,9 @@ export function switchDriver<S>(parts: SwitchDriverParts<S>): Driver {
       return {
         mode: 'transaction',
         async read(objects) {
-          return readResultFromConfig(await parts.readConfig(session), objects);
+          const config = await parts.readConfig(session);
+          checkRequested(config, objects, target.name); // a port the switch lacks is a plan-time error
+          return readResultFromConfig(config, objects);
         },
         async applyTransaction(changes: Change[]) {
           const ops = opsFromChanges(changes); // throws before anything is sent

@@ -110,7 +110,7 @@ spec: { id: 50, name: GAESTE, role: guests, switches: [core-01, access-01] }
 async function startLab(): Promise<Lab> {
   const faults = { minuteMs: SLOW_MINUTE_MS, listenPort: 0 };
   const ios = await startIosSimulator(target('core-01', 'ios'), { ...faults, managementPort: 'Gi1/0/48' });
-  const aoscx = await startAoscxSimulator(target('access-01', 'aoscx'), { ...faults, managementPort: '1/1/48' }).catch(async (e) => {
+  const aoscx = await startAoscxSimulator(target('access-01', 'aoscx'), { ...faults, sshListenPort: 0, managementPort: '1/1/48' }).catch(async (e) => {
     await ios.stop();
     throw e;
   });
@@ -141,7 +141,7 @@ metadata: { name: access-01 }
 spec:
   managementVlan: ${MGMT}
   prune: ${prune}
-  connection: { driver: aoscx, port: ${aoscx.port}, ${conn}, tlsFingerprint: "${aoscxCertFingerprint({ address: `${ENV}/Switch/access-01`, name: 'access-01' })}" }
+  connection: { driver: aoscx, port: ${aoscx.port}, sshPort: ${aoscx.sshPort}, ${conn}, tlsFingerprint: "${aoscxCertFingerprint({ address: `${ENV}/Switch/access-01`, name: 'access-01' })}", hostKeyFingerprint: "${iosHostKeyFingerprint(`${ENV}/Switch/access-01`)}" }
 `,
     );
   writeSwitches(false);
@@ -334,7 +334,19 @@ spec:
     // a new VLAN plus the management ports moved to the students VLAN (cuts the path on both switches)
     writeFileSync(join(lab.env, 'guests.yaml'), GUESTS);
     writeFileSync(join(lab.env, 'management.yaml'), managementYaml('students'));
+    // taking the management ports off the management VLAN is a flagged risk: one extra approval, from a reviewer
+    const keys = join(lab.root, 'reviewer-keys');
+    const k = await runCli(['keygen', '--out', keys, '--name', 'pruefer'], { cwd: lab.root });
+    assert.equal(k.code, 0, k.stderr);
+    const pub = readFileSync(join(keys, 'pruefer.pub'), 'utf8').trim();
+    writeFileSync(join(lab.env, 'reviewers.yaml'), `apiVersion: einklang/v1\nkind: Reviewer\nmetadata: { name: pruefer }\nspec: { publicKey: "${pub}", groups: [netz], email: pruefer@schule.invalid }\n`);
     const planned = await plan(lab, 2);
+    assert.match(planned.stdout, /Risk \(needs 1 extra approval\(s\)\):\n\s+! takes management VLAN 10 \(MGMT\) off port (Gi1\/0\/48|1\/1\/48)/);
+    const unapproved = await cli(lab, ['apply', lab.planFile]);
+    assert.equal(unapproved.code, 1, 'refused without the extra approval');
+    assert.deepEqual(lab.ios.model.running, before.ios, 'refused: nothing changed');
+    const approved = await cli(lab, ['approve', lab.planFile, '--key', join(keys, 'pruefer.key')]);
+    assert.equal(approved.code, 0, approved.stdout + approved.stderr);
     assert.deepEqual(
       planned.file.changes.map((c) => c.address).sort(),
       [`${ENV}/SwitchPort/access-mgmt[1/1/48]`, `${ENV}/SwitchPort/core-mgmt[Gi1/0/48]`, `${ENV}/Vlan/guests[access-01]`, `${ENV}/Vlan/guests[core-01]`],
@@ -379,6 +391,11 @@ spec:
     assert.deepEqual(lab.aoscx.model.running, cxBefore, 'aoscx: back in its previous configuration');
 
     lab.aoscx.model.faults.failCommit = false;
+    // A failed `checkpoint auto confirm` leaves auto checkpoint mode on until its timer ends (the driver already
+    // restored the configuration); end it as the timer would, rather than wait a lab minute.
+    assert.equal(lab.aoscx.model.revertPending, true);
+    lab.aoscx.model.revertNow();
+    assert.deepEqual(lab.aoscx.model.running, cxBefore);
     const rest = await plan(lab, 2);
     assert.deepEqual(new Set(rest.file.changes.map((c) => c.target)), new Set([`${ENV}/Switch/access-01`]));
     assert.equal(rest.file.changes.length, 7);

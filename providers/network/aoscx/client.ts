@@ -122,19 +122,22 @@ export class AoscxClient {
     }
     if (r.status !== 200 || !this.cookie) {
       this.agent.destroy();
-      throw new DriverError(`${this.opts.label}: login failed (HTTP ${r.status})`, { code: 'E_AUTH' });
+      const said = String(r.json?.message ?? r.text).slice(0, 200);
+      if (/session limit/i.test(said)) {
+        throw new DriverError(
+          `${this.opts.label}: login refused: session limit reached (AOS-CX allows 6 HTTPS sessions per user; sessions other clients left open end after ` +
+            `20 minutes idle, or at once with \`https-server session close all\`)`,
+          { code: 'E_NET_SESSION_LIMIT' },
+        );
+      }
+      throw new DriverError(`${this.opts.label}: login failed (HTTP ${r.status}${said ? `: ${said}` : ''})`, { code: 'E_AUTH' });
     }
   }
 
-  /** Log out (best effort) and close the connection. */
-  async close(): Promise<void> {
-    if (this.cookie) await this.request('POST', '/logout', undefined, { timeoutMs: Math.min(this.opts.timeoutMs, 2000) }).catch(() => undefined);
+  /** Log out (so the switch frees the session at once) and close the connection; best effort, bounded by `timeoutMs`. */
+  async close(timeoutMs = Math.min(this.opts.timeoutMs, 2000)): Promise<void> {
+    if (this.cookie) await this.request('POST', '/logout', undefined, { timeoutMs }).catch(() => undefined);
     this.cookie = undefined;
-    this.agent.destroy();
-  }
-
-  /** Drop the connection without logging out (after a failure). */
-  destroy(): void {
     this.agent.destroy();
   }
 }

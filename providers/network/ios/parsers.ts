@@ -137,6 +137,8 @@ export interface IosSwitchportEntry {
   adminMode: string;
   /** Operational mode. */
   mode: string;
+  /** Administrative Trunking Encapsulation: dot1q, isl or negotiate (ISL-capable platforms). */
+  adminEncapsulation: string;
   negotiation: string;
   accessVlan: string;
   nativeVlan: string;
@@ -167,6 +169,7 @@ export function parseShowInterfacesSwitchport(text: string): IosSwitchportEntry[
         switchport: '',
         adminMode: '',
         mode: '',
+        adminEncapsulation: '',
         negotiation: '',
         accessVlan: '',
         nativeVlan: '',
@@ -186,6 +189,9 @@ export function parseShowInterfacesSwitchport(text: string): IosSwitchportEntry[
         break;
       case 'Operational Mode':
         cur.mode = value;
+        break;
+      case 'Administrative Trunking Encapsulation':
+        cur.adminEncapsulation = value;
         break;
       case 'Negotiation of Trunking':
         cur.negotiation = value;
@@ -287,6 +293,24 @@ export function parseRunningConfigVlans(text: string): { vlanId: string; name: s
   return out;
 }
 
+/** `show vtp status`: operating mode (lower case: server, client, transparent, off) and version; undefined fields if absent. */
+export function parseShowVtpStatus(text: string): { mode?: string; version?: number } {
+  const t = text.replace(/\r/g, '');
+  const mode = /^VTP Operating Mode\s*:\s*(\S+)/im.exec(t)?.[1]?.toLowerCase();
+  const version = /^VTP version running\s*:\s*(\d)/im.exec(t)?.[1] ?? /^VTP Version\s*:\s*(?:running VTP)?(\d)/im.exec(t)?.[1];
+  return { mode, version: version ? Number(version) : undefined };
+}
+
+/** Physical interface names (short form) of `interface` blocks, for telling a routed port from a missing one. */
+function physicalInterfaces(runningConfig: string): string[] {
+  const out: string[] = [];
+  for (const i of parseRunningConfigInterfaces(runningConfig)) {
+    const id = iosShortName(i.interface);
+    if (id && /^(Fa|Gi|Te|Tw|Twe|Fi|Fo|Hu|Et)\d/.test(id)) out.push(id);
+  }
+  return out;
+}
+
 export function hostnameFromRunningConfig(text: string): string | undefined {
   return /^hostname (\S+)/m.exec(text.replace(/\r/g, ''))?.[1];
 }
@@ -304,8 +328,9 @@ function modeOf(adminMode: string): PortMode | undefined {
  * shutdown from `show running-config`. Ports that are not switchports
  * (routed, `Switchport: Disabled`) are left out.
  */
-export function switchConfigFromIos(runningConfig: string, showVlan: string, showSwitchport: string): SwitchConfig {
+export function switchConfigFromIos(runningConfig: string, showVlan: string, showSwitchport: string, showVtpStatus?: string): SwitchConfig {
   const config: SwitchConfig = { hostname: hostnameFromRunningConfig(runningConfig) ?? '', vlans: {}, ports: {} };
+  const negotiated: string[] = [];
   for (const v of parseShowVlan(showVlan)) config.vlans[v.vlanId] = { name: v.name };
   const rc = new Map<string, IosInterfaceConfig>();
   for (const i of parseRunningConfigInterfaces(runningConfig)) rc.set(iosShortName(i.interface) ?? i.interface, i);
@@ -324,6 +349,20 @@ export function switchConfigFromIos(runningConfig: string, showVlan: string, sho
       port.enabled = !c.shutdown;
     }
     config.ports[id] = port;
+    if (/^(negotiate|isl)$/i.test(sp.adminEncapsulation)) negotiated.push(id);
   }
+  if (showVtpStatus === undefined) return config;
+  // Facts: what this switch cannot do (plan-time checks, transaction prechecks).
+  const vtp = parseShowVtpStatus(showVtpStatus);
+  const reserved = [{ from: 1002, to: 1005, why: 'IOS reserves VLANs 1002-1005 (FDDI and Token Ring defaults)' }];
+  if ((vtp.mode === 'server' || vtp.mode === 'client') && (vtp.version ?? 1) < 3) {
+    reserved.push({ from: 1006, to: 4094, why: `extended-range VLANs need VTP mode transparent or off (the switch is in VTP ${vtp.mode} mode, version ${vtp.version ?? 1})` });
+  }
+  config.facts = {
+    reservedVlans: reserved,
+    nonSwitchports: physicalInterfaces(runningConfig).filter((p) => !config.ports[p]),
+    ...(vtp.mode ? { vtpMode: vtp.mode } : {}),
+    ...(negotiated.length ? { negotiatedEncapsulation: negotiated } : {}),
+  };
   return config;
 }

@@ -3,19 +3,26 @@
  * modes, the commands the driver uses (and the common abbreviations an
  * engineer types), `% Invalid input` for anything else.
  */
+import type { CliResult, SimCli } from '../../sim-ssh.js';
 import type { SwitchSim } from '../../simcore.js';
 import { iosShortName, parseVlanList } from '../../ports.js';
-import { renderRunningConfig, renderShowInterfacesSwitchport, renderShowVlanBrief } from './render.js';
+import { renderRunningConfig, renderShowArchive, renderShowInterfacesSwitchport, renderShowVlanBrief, renderShowVtpStatus } from './render.js';
 
 type Mode = 'exec' | 'config' | 'config-if' | 'config-vlan';
 
-export interface CliResult {
-  output: string;
-  /** Close the session after the output (exit / logout). */
-  close?: boolean;
-  /** Fault injection: drop the TCP connection now, without output. */
-  drop?: boolean;
+/** What kind of IOS switch this is (lab options; see index.ts). */
+export interface IosPlatform {
+  archive: boolean;
+  vtpMode: 'server' | 'client' | 'transparent' | 'off';
+  islCapable: boolean;
+  informational: boolean;
+  rejectCommands: string[];
 }
+
+/** How many characters of the hostname IOS shows in a configuration-mode prompt. */
+const CONFIG_PROMPT_HOSTNAME = 20;
+const VTP_CLIENT = 'VTP VLAN configuration not allowed when device is in CLIENT mode.\n';
+const ISL_REJECT = 'Command rejected: An interface whose trunk encapsulation is "Auto" can not be configured to "trunk" mode.\n';
 
 const INVALID = "% Invalid input detected at '^' marker.\n";
 const INCOMPLETE = '% Incomplete command.\n';
@@ -41,16 +48,28 @@ function vlanId(s: string | undefined): number | undefined {
   return n >= 1 && n <= 4094 ? n : undefined;
 }
 
-export class IosCli {
+export class IosCli implements SimCli {
   mode: Mode = 'exec';
   private iface?: string;
   private vlan?: number;
 
-  constructor(private readonly sim: SwitchSim) {}
+  constructor(
+    private readonly sim: SwitchSim,
+    private readonly platform: IosPlatform = { archive: true, vtpMode: 'transparent', islCapable: false, informational: false, rejectCommands: [] },
+  ) {}
 
   prompt(): string {
     const h = this.sim.running.hostname;
-    return this.mode === 'exec' ? `${h}#` : `${h}(${this.mode})#`;
+    return this.mode === 'exec' ? `${h}#` : `${h.slice(0, CONFIG_PROMPT_HOSTNAME)}(${this.mode})#`;
+  }
+
+  private get vlansInVlanDat(): boolean {
+    return this.platform.vtpMode === 'server' || this.platform.vtpMode === 'client';
+  }
+
+  private encapsulation(port: string): string {
+    if (!this.platform.islCapable) return 'dot1q';
+    return String(this.sim.running.deviceAttributes?.ports?.[port]?.encapsulation ?? 'negotiate');
   }
 
   /** Handle one input line. */
@@ -63,13 +82,17 @@ export class IosCli {
     if (this.mode === 'exec') return this.exec(tokens, text);
     let rest = kw(tokens, 'do');
     if (rest && rest.length) return this.exec(rest, rest.join(' '));
+    if (this.platform.rejectCommands.some((c) => text.toLowerCase().startsWith(c.toLowerCase()))) {
+      return { output: `Command rejected: "${text}" is not supported on this platform.\n` };
+    }
     if (kw(tokens, 'end')) {
       this.mode = 'exec';
       return { output: '' };
     }
     if (kw(tokens, 'exit')) {
+      const wasVlan = this.mode === 'config-vlan';
       this.mode = this.mode === 'config' ? 'exec' : 'config';
-      return { output: '' };
+      return { output: wasVlan && this.platform.informational ? '% Applying VLAN changes may take few minutes.  Please wait...\n' : '' };
     }
     if (this.mode === 'config-if') {
       const r = this.configIf(tokens, text);
@@ -94,27 +117,28 @@ export class IosCli {
     if ((rest = kw(tokens, 'show running-config'))) {
       const base = text.split('|')[0].trim().split(/\s+/);
       const after = kw(base, 'show running-config')!;
-      if (after.length === 0) return { output: renderRunningConfig(this.sim.running) };
+      if (after.length === 0) return { output: renderRunningConfig(this.sim.running, undefined, this.platform) };
       const r2 = kw(after, 'interface');
       const name = r2 && r2.length ? iosShortName(r2.join('')) : undefined;
       if (!name || !this.sim.hasPort(name)) return { output: INVALID };
-      return { output: renderRunningConfig(this.sim.running, name) };
+      return { output: renderRunningConfig(this.sim.running, name, this.platform) };
     }
     if ((rest = kw(tokens, 'show vlan'))) {
       if (rest.length === 0 || kw(rest, 'brief')) return { output: renderShowVlanBrief(this.sim.running) };
       return { output: INVALID };
     }
     if ((rest = kw(tokens, 'show interfaces'))) {
-      if (kw(rest, 'switchport')) return { output: renderShowInterfacesSwitchport(this.sim.running) };
+      if (kw(rest, 'switchport')) return { output: renderShowInterfacesSwitchport(this.sim.running, undefined, this.platform) };
       const last = rest[rest.length - 1];
       const name = rest.length >= 2 && kw([last], 'switchport') ? iosShortName(rest.slice(0, -1).join('')) : undefined;
-      if (name && this.sim.hasPort(name)) return { output: renderShowInterfacesSwitchport(this.sim.running, name) };
+      if (name && this.sim.hasPort(name)) return { output: renderShowInterfacesSwitchport(this.sim.running, name, this.platform) };
       return { output: INVALID };
     }
     if (kw(tokens, 'show clock')) return { output: `*${new Date().toISOString().slice(11, 23)} UTC ${new Date().toDateString()}\n` };
     if (kw(tokens, 'show version')) {
       return { output: `Cisco IOS Software, C2960X Software (C2960X-UNIVERSALK9-M), Version 15.2(7)E8, RELEASE SOFTWARE (fc1)\n${this.sim.running.hostname} uptime is 1 week\n` };
     }
+    if (kw(tokens, 'show vtp status')) return { output: renderShowVtpStatus(this.sim.running, this.platform.vtpMode) };
     if (kw(tokens, 'show archive config rollback timer')) {
       return { output: this.sim.revertPending ? `Timer value: ${this.sim.revertRemainingSeconds()} seconds remaining\n` : '%No Rollback Confirmed Change pending\n' };
     }
@@ -123,12 +147,14 @@ export class IosCli {
         const r = kw(rest, 'revert timer');
         const minutes = r && r.length === 1 && /^\d+$/.test(r[0]) ? Number(r[0]) : NaN;
         if (!r || isNaN(minutes)) return { output: INVALID };
+        if (!this.platform.archive) return { output: '%Please turn config archive on\n' };
         const err = this.sim.beginRevert(minutes);
         if (err) return { output: `% ${err}\n` };
       }
       this.mode = 'config';
       return { output: 'Enter configuration commands, one per line.  End with CNTL/Z.\n' };
     }
+    if (kw(tokens, 'show archive') && tokens.length === 2) return { output: renderShowArchive(this.platform.archive) };
     if (kw(tokens, 'configure confirm')) {
       const err = this.sim.confirm();
       return { output: err ? `% ${err}\n` : '' };
@@ -152,6 +178,8 @@ export class IosCli {
     if ((rest = kw(tokens, 'vlan'))) {
       const id = vlanId(rest[0]);
       if (id === undefined || rest.length !== 1) return { output: INVALID };
+      if (this.platform.vtpMode === 'client') return { output: VTP_CLIENT };
+      if (id > 1005 && this.vlansInVlanDat) return { output: '% Extended VLAN(s) not allowed in current VTP mode.\n' };
       if (!this.sim.running.vlans[String(id)]) {
         this.sim.setVlan(id, `VLAN${String(id).padStart(4, '0')}`);
         const w = this.write();
@@ -164,6 +192,7 @@ export class IosCli {
     if ((rest = kw(tokens, 'no vlan'))) {
       const id = vlanId(rest[0]);
       if (id === undefined || rest.length !== 1) return { output: INVALID };
+      if (this.platform.vtpMode === 'client') return { output: VTP_CLIENT };
       const err = this.sim.deleteVlan(id);
       if (err) return { output: `%${err}\n` };
       return this.write();
@@ -230,6 +259,7 @@ export class IosCli {
       const m = rest.join(' ').toLowerCase();
       const mode = m === 'access' ? 'access' : m === 'trunk' ? 'trunk' : m === 'dynamic auto' ? 'dynamic auto' : m === 'dynamic desirable' ? 'dynamic desirable' : undefined;
       if (!mode) return { output: INVALID };
+      if (mode === 'trunk' && this.encapsulation(port) === 'negotiate') return { output: ISL_REJECT };
       this.sim.setPort(port, { mode });
       return this.write();
     }
@@ -276,7 +306,13 @@ export class IosCli {
       }
       return this.write();
     }
-    if (kw(tokens, 'switchport trunk encapsulation dot1q') || (kw(tokens, 'switchport') && tokens.length === 1)) return { output: '' };
+    if ((rest = kw(tokens, 'switchport trunk encapsulation'))) {
+      const enc = rest.join(' ').toLowerCase();
+      if (!this.platform.islCapable || !['dot1q', 'isl', 'negotiate'].includes(enc)) return { output: INVALID };
+      this.sim.portAttributes(port).encapsulation = enc;
+      return this.write();
+    }
+    if (kw(tokens, 'switchport') && tokens.length === 1) return { output: '' };
     return undefined;
   }
 }

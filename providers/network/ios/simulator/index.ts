@@ -1,21 +1,38 @@
 /**
- * IOS switch simulator: an SSH server (ssh2) with an interactive IOS-like
- * shell over a SwitchSim. Host key derived from the target address
- * (`ed25519FromSeed(address)`), so manifests can pin its fingerprint.
+ * IOS switch simulator: an SSH server with an interactive IOS-like shell
+ * (cli.ts) over a SwitchSim. Host key derived from the target address, so
+ * manifests can pin its fingerprint (labHostKeyFingerprint).
+ *
+ * Lab options beyond the shared faults (simcore.ts), each a documented
+ * behaviour of real IOS switches:
+ * - `archive: false`: no `archive` configured; `show archive` says "Archive
+ *   feature not enabled" and the revert timer is refused.
+ * - `vtpMode`: `transparent` (default), `off`, `server` (VLANs live in
+ *   vlan.dat: the revert timer does not restore them), `client` (VLAN
+ *   commands refused without a `%`).
+ * - `islCapable`: the platform also speaks ISL; a port's trunk encapsulation
+ *   is negotiated until `switchport trunk encapsulation dot1q`, and
+ *   `switchport mode trunk` before that is "Command rejected" (no `%`).
+ *   Without it (2960-like) the encapsulation command does not exist.
+ * - `hostname`: the switch's hostname (default the target name); config-mode
+ *   prompts show only its first 20 characters.
+ * - `informational`: accepted VLAN changes print the informational
+ *   "% Applying VLAN changes may take few minutes.  Please wait..." line.
+ * - `rejectCommands`: configuration lines starting with one of these are
+ *   answered "Command rejected: ..." (no `%`) and not applied.
  */
-import { createServer, type Server as NetServer, type Socket } from 'node:net';
-import ssh2 from 'ssh2';
 import type { TargetSpec } from '../../../../engine/types.js';
-import { ed25519FromSeed, openSshPrivateKey, sshFingerprint } from '../../../lab/identity.js';
 import { defaultPort } from '../../model.js';
-import { SwitchSim, admitSocket, listen, sleep, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
-import { IosCli } from './cli.js';
+import { labHostKeyFingerprint, startSshShell } from '../../sim-ssh.js';
+import { SwitchSim, type RunningSwitchSimulator, type SwitchSimFaults } from '../../simcore.js';
+import { IosCli, type IosPlatform } from './cli.js';
 
-export interface IosSimulatorOptions extends SwitchSimFaults {
+export interface IosSimulatorOptions extends SwitchSimFaults, Partial<IosPlatform> {
   /** Port ids; default Gi1/0/1-48 and Te1/1/1-4. */
   ports?: string[];
   /** Listen port override (0 = any free port); default target.connection.port. */
   listenPort?: number;
+  hostname?: string;
 }
 
 export function iosDefaultPorts(n = 48): string[] {
@@ -25,94 +42,43 @@ export function iosDefaultPorts(n = 48): string[] {
   return out;
 }
 
-export function iosHostKeyFingerprint(targetAddress: string): string {
-  return sshFingerprint(ed25519FromSeed(targetAddress));
-}
+/** The pinned host key of a lab ios switch. */
+export const iosHostKeyFingerprint = labHostKeyFingerprint;
 
 export async function startIosSimulator(target: TargetSpec, opts: IosSimulatorOptions = {}): Promise<RunningSwitchSimulator> {
   const conn = target.connection ?? {};
   const mgmt = target.spec?.managementVlan;
+  const platform: IosPlatform = {
+    archive: opts.archive ?? true,
+    vtpMode: opts.vtpMode ?? 'transparent',
+    islCapable: opts.islCapable ?? false,
+    informational: opts.informational ?? false,
+    rejectCommands: opts.rejectCommands ?? [],
+  };
   const sim = new SwitchSim({
-    hostname: target.name,
+    hostname: opts.hostname ?? target.name,
     managementVlan: typeof mgmt === 'number' ? mgmt : undefined,
     ports: opts.ports ?? iosDefaultPorts(),
     portDefault: () => defaultPort('dynamic auto'),
+    // VTP server/client: VLANs are in vlan.dat, which the revert timer (an archive of the running-config) does not touch
+    vlansSurviveRevert: () => platform.vtpMode === 'server' || platform.vtpMode === 'client',
     faults: opts,
   });
-  const hostKey = openSshPrivateKey(ed25519FromSeed(target.address));
-  const sockets = new Set<Socket>();
-
-  const ssh = new ssh2.Server({ hostKeys: [hostKey] }, (client) => {
-    // ssh2 keeps the TCP socket on the client; the drop fault needs it.
-    const sock: Socket | undefined = (client as unknown as { _sock?: Socket })._sock;
-    client.on('error', () => undefined);
-    client.on('authentication', (ctx) => {
-      if (ctx.method === 'password' && ctx.username === conn.user && ctx.password === conn.password) ctx.accept();
-      else ctx.reject(['password']);
-    });
-    client.on('ready', () => {
-      sim.stats.sessions++;
-      client.on('session', (accept) => {
-        const session = accept();
-        session.on('pty', (ok) => ok?.());
-        session.on('window-change', (ok) => ok?.());
-        session.on('env', (ok) => ok?.());
-        session.on('exec', (_ok, reject) => reject?.());
-        session.on('shell', (ok) => {
-          const stream = ok();
-          const cli = new IosCli(sim);
-          let buf = '';
-          let chain = Promise.resolve();
-          const send = (s: string) => {
-            if (stream.writable) stream.write(s.replace(/\r?\n/g, '\r\n'));
-          };
-          send(`\n${cli.prompt()}`);
-          const handleLine = async (line: string) => {
-            if (!sim.reachable()) return; // the management path is cut: input is lost
-            if (sim.faults.latencyMs) await sleep(sim.faults.latencyMs);
-            const res = cli.handle(line);
-            if (res.drop) {
-              sock?.destroy();
-              return;
-            }
-            if (!sim.reachable()) return; // this very command cut the path: the answer never arrives
-            send(`${line}\n${res.output}`);
-            if (res.close) {
-              stream.end();
-              client.end();
-              return;
-            }
-            send(cli.prompt());
-          };
-          stream.on('data', (d: Buffer) => {
-            buf += d.toString('utf8');
-            let m: RegExpExecArray | null;
-            while ((m = /\r\n|\r|\n/.exec(buf))) {
-              const line = buf.slice(0, m.index);
-              buf = buf.slice(m.index + m[0].length);
-              chain = chain.then(() => handleLine(line)).catch(() => undefined);
-            }
-          });
-          stream.on('error', () => undefined);
-        });
-      });
-    });
+  const shell = await startSshShell(sim, {
+    address: target.address,
+    host: conn.host ?? '127.0.0.1',
+    port: opts.listenPort ?? conn.port ?? 0,
+    user: conn.user,
+    password: conn.password,
+    newCli: () => new IosCli(sim, platform),
   });
-  ssh.on('error', () => undefined);
-
-  const net: NetServer = createServer((sock) => {
-    if (admitSocket(sim, sockets, sock)) ssh.injectSocket(sock);
-  });
-  const host = conn.host ?? '127.0.0.1';
-  const port = await listen(net, host, opts.listenPort ?? conn.port ?? 0);
   return {
-    description: `ssh://${host}:${port} (lab ios switch for ${target.address})`,
-    port,
+    description: `ssh://${conn.host ?? '127.0.0.1'}:${shell.port} (lab ios switch for ${target.address})`,
+    port: shell.port,
     model: sim,
     async stop() {
       sim.close();
-      for (const s of sockets) s.destroy();
-      await new Promise<void>((r) => net.close(() => r()));
+      await shell.stop();
     },
   };
 }

@@ -6,6 +6,15 @@
 import type { PortConfig, SwitchConfig } from '../../model.js';
 import { comparePorts, formatVlanList, iosLongName } from '../../ports.js';
 
+/** The platform traits the output depends on (cli.ts IosPlatform). */
+export interface RenderPlatform {
+  archive: boolean;
+  vtpMode: string;
+  islCapable: boolean;
+}
+
+const DEFAULT_PLATFORM: RenderPlatform = { archive: true, vtpMode: 'transparent', islCapable: false };
+
 const SYSTEM_VLANS: [string, string][] = [
   ['1002', 'fddi-default'],
   ['1003', 'token-ring-default'],
@@ -85,17 +94,19 @@ function wrapVlanList(text: string): string[] {
   return out.map((l, i) => (i === 0 ? l : '     ' + l));
 }
 
-function switchportBlock(c: SwitchConfig, name: string, p: PortConfig): string[] {
+function switchportBlock(c: SwitchConfig, name: string, p: PortConfig, platform: RenderPlatform): string[] {
   const admin = p.mode === 'access' ? 'static access' : p.mode;
   const oper = !p.enabled ? 'down' : p.mode === 'trunk' ? 'trunk' : 'static access';
   const dynamic = p.mode.startsWith('dynamic');
+  // dot1q-only platforms (2960) always say dot1q; ISL-capable ones negotiate until told otherwise
+  const encapsulation = platform.islCapable ? String(c.deviceAttributes?.ports?.[name]?.encapsulation ?? 'negotiate') : 'dot1q';
   const trunking = wrapVlanList(p.allowedVlans === 'all' ? 'ALL' : p.allowedVlans.length ? formatVlanList(p.allowedVlans) : 'NONE');
   return [
     `Name: ${name}`,
     'Switchport: Enabled',
     `Administrative Mode: ${admin}`,
     `Operational Mode: ${oper}`,
-    `Administrative Trunking Encapsulation: ${dynamic ? 'negotiate' : 'dot1q'}`,
+    `Administrative Trunking Encapsulation: ${encapsulation}`,
     ...(p.enabled ? [`Operational Trunking Encapsulation: ${p.mode === 'trunk' ? 'dot1q' : 'native'}`] : []),
     `Negotiation of Trunking: ${dynamic ? 'On' : 'Off'}`,
     `Access Mode VLAN: ${vlanLabel(c, p.accessVlan)}`,
@@ -125,15 +136,16 @@ function switchportBlock(c: SwitchConfig, name: string, p: PortConfig): string[]
   ];
 }
 
-export function renderShowInterfacesSwitchport(c: SwitchConfig, only?: string): string {
+export function renderShowInterfacesSwitchport(c: SwitchConfig, only?: string, platform = DEFAULT_PLATFORM): string {
   const out: string[] = [];
-  for (const p of sortedPorts(c)) if (!only || only === p) out.push(...switchportBlock(c, p, c.ports[p]));
+  for (const p of sortedPorts(c)) if (!only || only === p) out.push(...switchportBlock(c, p, c.ports[p], platform));
   return out.join('\n') + '\n';
 }
 
-function interfaceLines(p: PortConfig): string[] {
+function interfaceLines(p: PortConfig, encapsulation: unknown): string[] {
   const l: string[] = [];
   if (p.description) l.push(` description ${p.description}`);
+  if (encapsulation === 'dot1q' || encapsulation === 'isl') l.push(` switchport trunk encapsulation ${encapsulation}`);
   if (p.accessVlan !== 1) l.push(` switchport access vlan ${p.accessVlan}`);
   if (p.nativeVlan !== 1) l.push(` switchport trunk native vlan ${p.nativeVlan}`);
   if (p.allowedVlans !== 'all') l.push(` switchport trunk allowed vlan ${p.allowedVlans.length ? formatVlanList(p.allowedVlans) : 'none'}`);
@@ -142,20 +154,24 @@ function interfaceLines(p: PortConfig): string[] {
   return l;
 }
 
-export function renderRunningConfig(c: SwitchConfig, onlyInterface?: string): string {
+export function renderRunningConfig(c: SwitchConfig, onlyInterface?: string, platform = DEFAULT_PLATFORM): string {
   const body: string[] = [];
+  const vlanDat = platform.vtpMode === 'server' || platform.vtpMode === 'client';
   if (!onlyInterface) {
     body.push('!', 'version 15.2', 'no service pad', 'service timestamps debug datetime msec', 'service timestamps log datetime msec');
-    body.push('!', `hostname ${c.hostname}`, '!', 'boot-start-marker', 'boot-end-marker', '!', 'archive', ' path flash:archive', ' maximum 14');
-    body.push('!', 'vtp mode transparent', '!', 'spanning-tree mode rapid-pvst', 'spanning-tree extend system-id', '!');
-    for (const id of sortedVlanIds(c)) {
+    body.push('!', `hostname ${c.hostname}`, '!', 'boot-start-marker', 'boot-end-marker', '!');
+    if (platform.archive) body.push('archive', ' path flash:archive', ' maximum 14', '!');
+    // VLANs and the VTP mode appear in the running-config only in transparent/off mode (otherwise they live in vlan.dat)
+    if (!vlanDat) body.push(`vtp mode ${platform.vtpMode}`, '!');
+    body.push('spanning-tree mode rapid-pvst', 'spanning-tree extend system-id', '!');
+    for (const id of vlanDat ? [] : sortedVlanIds(c)) {
       if (id === '1') continue;
       body.push(`vlan ${id}`, ` name ${c.vlans[id].name}`, '!');
     }
   }
   for (const p of sortedPorts(c)) {
     if (onlyInterface && onlyInterface !== p) continue;
-    body.push(`interface ${iosLongName(p) ?? p}`, ...interfaceLines(c.ports[p]), '!');
+    body.push(`interface ${iosLongName(p) ?? p}`, ...interfaceLines(c.ports[p], c.deviceAttributes?.ports?.[p]?.encapsulation), '!');
   }
   if (!onlyInterface) {
     body.push('interface Vlan1', ' no ip address', ' shutdown', '!', 'ip http server', 'ip ssh version 2', '!');
@@ -163,4 +179,29 @@ export function renderRunningConfig(c: SwitchConfig, onlyInterface?: string): st
   }
   const text = body.join('\n') + '\n';
   return `Building configuration...\n\nCurrent configuration : ${text.length} bytes\n${text}`;
+}
+
+export function renderShowArchive(archive: boolean): string {
+  if (!archive) return 'Archive feature not enabled\n';
+  return 'The maximum archive configurations allowed is 14.\nThere are currently 1 archive configurations saved.\nThe next archive file will be named flash:archive-2\n Archive #  Name\n   1        flash:archive-1 <- Most Recent\n';
+}
+
+export function renderShowVtpStatus(c: SwitchConfig, mode: string): string {
+  const title = mode.charAt(0).toUpperCase() + mode.slice(1);
+  return [
+    'VTP Version capable             : 1 to 3',
+    'VTP version running             : 1',
+    'VTP Domain Name                 : ',
+    'VTP Pruning Mode                : Disabled',
+    'VTP Traps Generation            : Disabled',
+    `Device ID                       : ${c.hostname}`,
+    '',
+    'Feature VLAN:',
+    '--------------',
+    `VTP Operating Mode                : ${title}`,
+    'Maximum VLANs supported locally   : 1005',
+    `Number of existing VLANs          : ${Object.keys(c.vlans).length + 4}`,
+    'Configuration Revision            : 0',
+    '',
+  ].join('\n');
 }

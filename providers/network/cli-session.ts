@@ -1,14 +1,29 @@
 /**
- * An interactive IOS CLI session over SSH (ssh2): pinned host key, prompt
- * detection, `terminal length 0`, and batched commands (several lines sent
- * at once, outputs split at the prompts that follow them).
+ * An interactive switch CLI over SSH (ssh2), for the IOS driver and for the
+ * AOS-CX driver's `checkpoint auto` commands: pinned host key, prompt
+ * detection, terminal set-up, one command at a time with its echo checked,
+ * and batched reads.
+ *
+ * Prompts: IOS/IOS-XE abbreviates the hostname in configuration-mode prompts
+ * (netmiko's CiscoIosBase.set_base_prompt: "Cisco IOS/IOS-XE abbreviates the
+ * prompt at 20-chars in config mode", and it matches on the first 16
+ * characters, ktbyers/netmiko netmiko/cisco/cisco_ios.py @66b916f). So a
+ * prompt is the hostname's first 16 characters followed by any further name
+ * characters, an optional mode in parentheses and `#` or `>`; a long hostname
+ * never hangs a session.
+ *
+ * Echo: like netmiko's send_config_set(cmd_verify=True), every line's echo
+ * must come back as it was sent; an echo that differs stops the session (the
+ * switch did not read what was sent). Lines go one at a time (run) or as a
+ * short block of one VLAN's or one interface's lines (batch), each line's
+ * output split off at the prompt that follows it.
  */
 import ssh2 from 'ssh2';
 import type { ClientChannel } from 'ssh2';
-import { DriverError } from '../../../engine/types.js';
-import { sshFingerprintOfBlob } from '../../lab/identity.js';
+import { DriverError } from '../../engine/types.js';
+import { sshFingerprintOfBlob } from '../lab/identity.js';
 
-export interface IosConnection {
+export interface CliConnection {
   host: string;
   port?: number;
   user: string;
@@ -16,29 +31,28 @@ export interface IosConnection {
   hostKeyFingerprint: string;
 }
 
-export interface IosSessionOptions {
+export interface CliSessionOptions {
   timeoutMs: number;
   /** Label for messages (the target address). */
   label: string;
+  /** Commands run after the first prompt (paging off, terminal width). */
+  setup: string[];
+  /** Refuse a session whose prompt ends in `>` (IOS: not privilege 15; AOS-CX: not the manager context `checkpoint auto` needs). */
+  requirePrivileged?: boolean;
 }
 
 const PROMPT_TAIL = /(?:^|\n)([A-Za-z0-9][A-Za-z0-9._-]{0,62})(\([A-Za-z0-9-]+\))?([#>]) ?$/;
+/** How many characters of the hostname a prompt is sure to show (netmiko: 16; IOS truncates config prompts at 20). */
+export const PROMPT_HOSTNAME_CHARS = 16;
 
 function esc(s: string): string {
   return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
-/** An IOS error line in command output (`% Invalid input ...`, `% Incomplete command.`). Informational `%` lines are not errors. */
-export function iosError(output: string): string | undefined {
-  for (const l of output.split('\n')) {
-    if (!/^%/.test(l)) continue;
-    if (/^% Access VLAN does not exist\. Creating vlan/.test(l)) continue;
-    return l.trim();
-  }
-  return undefined;
-}
+/** Terminal control sequences (CSI) some switches mix into their output. */
+const ANSI = /\u001b\[[0-9;?]*[A-Za-z]/g;
 
-export class IosSession {
+export class CliSession {
   private buf = '';
   private waiter?: () => void;
   private dead?: Error;
@@ -49,10 +63,10 @@ export class IosSession {
   private constructor(
     private readonly client: ssh2.Client,
     private readonly stream: ClientChannel,
-    private readonly opts: IosSessionOptions,
+    private readonly opts: CliSessionOptions,
   ) {
     stream.on('data', (d: Buffer) => {
-      this.buf += d.toString('utf8').replace(/\r/g, '');
+      this.buf += d.toString('utf8').replace(/\r/g, '').replace(ANSI, '');
       this.waiter?.();
     });
     const gone = (why: string) => {
@@ -69,7 +83,7 @@ export class IosSession {
   }
 
   /** Connect, check the host key, authenticate, open a shell and prepare the terminal. */
-  static async open(conn: IosConnection, opts: IosSessionOptions): Promise<IosSession> {
+  static async open(conn: CliConnection, opts: CliSessionOptions): Promise<CliSession> {
     const client = new ssh2.Client();
     client.on('error', () => undefined); // errors are reported through the promises below; never crash the process
     let presented: string | undefined;
@@ -109,14 +123,16 @@ export class IosSession {
       client.end();
       throw new DriverError(`${opts.label}: cannot open a shell: ${(err as Error).message}`, { code: 'E_CONNECT' });
     });
-    const s = new IosSession(client, stream, opts);
+    const s = new CliSession(client, stream, opts);
     try {
       await s.waitFor(() => PROMPT_TAIL.test(s.buf), 'the first prompt');
       const m = PROMPT_TAIL.exec(s.buf)!;
-      if (m[3] === '>') throw new DriverError(`${opts.label}: logged in without privilege 15 (prompt ${m[0].trim()}); einklang needs a privileged account`, { code: 'E_PRIVILEGE' });
+      if (m[3] === '>' && opts.requirePrivileged) {
+        throw new DriverError(`${opts.label}: logged in without full privileges (prompt ${m[0].trim()}); einklang needs an administrator account (IOS: privilege 15)`, { code: 'E_PRIVILEGE' });
+      }
       s.setHostname(m[1]);
       s.buf = '';
-      await s.batch(['terminal length 0', 'terminal width 511']);
+      for (const c of opts.setup) await s.run(c);
     } catch (err) {
       s.close();
       throw err;
@@ -126,24 +142,19 @@ export class IosSession {
 
   private setHostname(h: string): void {
     this.hostname = h;
-    this.promptRe = new RegExp(`(?:^|\\n)${esc(h)}(\\([A-Za-z0-9-]+\\))?([#>]) ?$`);
-    this.promptSplit = new RegExp(`(?:^|\\n)${esc(h)}(?:\\([A-Za-z0-9-]+\\))?[#>] ?`, 'g');
+    // the first characters of the hostname, then whatever a truncated or full prompt shows
+    const name = `${esc(h.slice(0, PROMPT_HOSTNAME_CHARS))}[A-Za-z0-9._-]*`;
+    this.promptRe = new RegExp(`(?:^|\\n)${name}(\\([A-Za-z0-9-]+\\))?([#>]) ?$`);
+    this.promptSplit = new RegExp(`(?:^|\\n)${name}(?:\\([A-Za-z0-9-]+\\))?[#>] ?`, 'g');
   }
 
-  /** Wait until `cond`; with `idle`, the timeout counts from the last data received rather than from the start. */
-  private waitFor(cond: () => boolean, what: string, timeoutMs = this.opts.timeoutMs, idle = false): Promise<void> {
+  private waitFor(cond: () => boolean, what: string, timeoutMs = this.opts.timeoutMs): Promise<void> {
     return new Promise((resolve, reject) => {
       const expire = () => done(new Error(`no answer from the switch within ${timeoutMs} ms (waiting for ${what})`));
-      let timer = setTimeout(expire, timeoutMs);
-      let seen = this.buf.length;
+      const timer = setTimeout(expire, timeoutMs);
       const check = () => {
         if (cond()) return done(undefined);
         if (this.dead) return done(this.dead);
-        if (idle && this.buf.length !== seen) {
-          seen = this.buf.length;
-          clearTimeout(timer);
-          timer = setTimeout(expire, timeoutMs);
-        }
       };
       const done = (err: Error | undefined) => {
         clearTimeout(timer);
@@ -163,35 +174,52 @@ export class IosSession {
     return (this.buf.match(this.promptSplit) ?? []).length;
   }
 
-  /**
-   * Send several command lines at once and return each one's output (echo and
-   * prompt removed), in order. Waits until as many prompts came back.
-   */
-  async batch(cmds: string[], timeoutMs?: number, idle = false): Promise<string[]> {
+  /** Write command lines (refusing any with a line break: one value must never become two commands). */
+  private send(cmds: string[]): void {
     if (this.dead) throw this.dead;
     for (const c of cmds) {
       if (/[\r\n]/.test(c)) throw new DriverError(`${this.opts.label}: refusing to send a command with a line break`, { code: 'E_NET_UNSAFE_VALUE' });
     }
     this.buf = '';
     this.stream.write(cmds.map((c) => c + '\n').join(''));
+  }
+
+  /** A command's part of the output (echo line + output): check the echo, return the output. */
+  private output(part: string, cmd: string): string {
+    const nl = part.indexOf('\n');
+    const echo = (nl < 0 ? part : part.slice(0, nl)).trim();
+    if (echo !== cmd.trim()) {
+      const err = new DriverError(`${this.opts.label}: the switch echoed ${JSON.stringify(echo)} for ${JSON.stringify(cmd)}; stopped`, { code: 'E_NET_ECHO' });
+      this.dead = err; // what the switch is doing is unknown: never send another line on this session
+      throw err;
+    }
+    return nl < 0 ? '' : part.slice(nl + 1);
+  }
+
+  /**
+   * Send several read-only command lines at once (one round trip) and return
+   * each one's output, in order. Configuration commands go through run().
+   */
+  async batch(cmds: string[], timeoutMs?: number): Promise<string[]> {
+    this.send(cmds);
     await this.waitFor(
       () => this.promptRe.test(this.buf.slice(-200)) && this.promptCount() >= cmds.length,
       cmds.length === 1 ? `"${cmds[0]}"` : `${cmds.length} commands`,
       timeoutMs,
-      idle,
     );
+    // parts[i] = echo of cmds[i] + "\n" + output; the last part is what follows the final prompt (empty)
     const parts = this.buf.split(this.promptSplit);
     this.buf = '';
-    // parts[i] = echo of cmds[i] + "\n" + output; the last part is what follows the final prompt (empty)
-    return cmds.map((_, i) => {
-      const p = parts[i] ?? '';
-      const nl = p.indexOf('\n');
-      return nl < 0 ? '' : p.slice(nl + 1);
-    });
+    return cmds.map((c, i) => this.output(parts[i] ?? '', c));
   }
 
+  /** One command: send it alone, wait for the prompt, check the echo; returns its output. */
   async run(cmd: string, timeoutMs?: number): Promise<string> {
-    return (await this.batch([cmd], timeoutMs))[0];
+    this.send([cmd]);
+    await this.waitFor(() => this.promptRe.test(this.buf.slice(-200)), `"${cmd}"`, timeoutMs);
+    const part = this.buf.split(this.promptSplit)[0] ?? '';
+    this.buf = '';
+    return this.output(part, cmd);
   }
 
   get name(): string {
