@@ -202,6 +202,17 @@ export interface Plan {
   warnings: Diagnostic[];
   policy: PolicyResult[];
   approvalsRequired: { count: number; groups: string[] };
+  /**
+   * Where the rules that gate this plan came from (engine/trust.ts): the
+   * trusted git revision, or the working tree outside git.
+   */
+  trust?: { source: 'git' | 'working-tree'; ref: string | null; commit: string | null };
+  /**
+   * Changes the plan makes to those rules (approvals, change windows,
+   * management networks, reviewers, policies), compared with the trusted
+   * revision. Listed first in every plan format; approved under the trusted rules.
+   */
+  governance?: { address: string; kind: 'Environment' | 'Reviewer' | 'Policy'; action: 'create' | 'update' | 'delete'; fields: string[]; pos?: SourcePos }[];
   /** Random per plan (base64): the HMAC key of the secret fingerprints in `changes[].secrets`. */
   secretSalt?: string;
   /** sha256 over the canonical JSON of everything but `hash` and `approvals`. */
