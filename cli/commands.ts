@@ -8,7 +8,8 @@ import { hasErrors, loadWorkspace, type Workspace } from '../engine/workspace.js
 import { computePlan, type PlanWithTargets } from '../engine/plan.js';
 import { readPlanFile, writePlanFile, PlanFileError } from '../engine/plan-file.js';
 import { renderText } from '../engine/render/text.js';
-import { planPolicies, planApprovalRules, resolveAuthor, validatePolicies } from '../engine/plan-rules.js';
+import { planPolicies, planApprovalRules, planTrust, resolveAuthor, validatePolicies, type PlanTrust } from '../engine/plan-rules.js';
+import { TrustError } from '../engine/trust.js';
 import type { PolicyResult } from '../engine/types.js';
 import { Secrets } from '../engine/secrets.js';
 import { Progress } from './progress.js';
@@ -71,17 +72,19 @@ async function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drif
   return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
 }
 
-async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string, validated: PolicyResult[]): Promise<PlanWithTargets> {
+async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string, validated: PolicyResult[], trust: PlanTrust): Promise<PlanWithTargets> {
   const secrets = secretsFor(ws.zone!, opts);
-  const rules = planApprovalRules(ws);
+  const rules = planApprovalRules(ws, trust);
   return computePlan(ws, {
     secrets,
     concurrency: int(opts, 'concurrency', 32),
     timeoutMs: int(opts, 'timeout', 30) * 1000,
     progress: (e) => progress.update(verb, e.done, e.total, e.target, e.ok, e.message),
     author: resolveAuthor(opts.author as string | undefined),
-    policies: (changes, observed) => planPolicies(ws, changes, validated, observed),
+    policies: (changes, observed) => planPolicies(ws, changes, validated, observed, trust),
     approvalsRequired: rules,
+    trust: { trust: trust.trust, governance: trust.governance },
+    trustedObject: trust.trustedObject,
   });
 }
 
@@ -97,9 +100,9 @@ async function staticWorkspace(args: string[], fmt: string, singleZone: boolean,
 }
 
 /** show --require-approvals: CI's merge gate. The verdict goes to stderr, so stdout stays the rendered plan. */
-async function reportApprovals(plan: PlanWithTargets): Promise<number> {
+async function reportApprovals(plan: PlanWithTargets, opts: Opts): Promise<number> {
   const { checkApprovals } = await import('../engine/apply-checks.js');
-  const r = await checkApprovals(defaultCatalog(), plan);
+  const r = await checkApprovals(defaultCatalog(), plan, { trustedRef: opts['trusted-ref'] as string | undefined });
   const signed = r.approvers.length ? ` (${r.approvers.join(', ')})` : '';
   if (r.ok) {
     process.stderr.write(`einklang: approvals complete: ${r.approvers.length} valid of ${r.required} required${signed}\n`);
@@ -129,13 +132,26 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const f = format(opts, ['text', 'json', 'markdown']);
       const ws = await staticWorkspace(args, f, true, opts);
       if (!ws) return 1;
+      // The rules come from the trusted revision, never from the change; its management networks bound where targets may be.
+      timings.mark('trust');
+      let trust: PlanTrust;
+      try {
+        trust = await planTrust(ws, opts['trusted-ref'] as string | undefined);
+      } catch (e) {
+        if (!(e instanceof TrustError)) throw e;
+        process.stderr.write(`einklang: error E_TRUST: ${visible(e.message)}\n`);
+        return 1;
+      }
+      process.stderr.write(`einklang: trust: ${visible(trust.note)}\n`);
+      printDiagnostics(trust.diagnostics, f);
+      if (hasErrors(trust.diagnostics)) return 1;
       // Policies that need no live state run before any device is read; a mandatory violation stops here.
       timings.mark('policies');
-      const validated = await validatePolicies(ws);
+      const validated = await validatePolicies(ws, trust);
       printDiagnostics(validated.diagnostics, f);
       if (hasErrors(validated.diagnostics)) return 1;
       const progress = Progress.forStderr(!!opts.quiet);
-      const plan = await planWorkspace(ws, opts, progress, 'read', validated.results);
+      const plan = await planWorkspace(ws, opts, progress, 'read', validated.results, trust);
       progress.finish();
       timings.mark('output');
       if (typeof opts.out === 'string') writePlanFile(opts.out, plan);
@@ -151,7 +167,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       try {
         const plan = readPlanFile(args[0]);
         process.stdout.write(await renderPlan(plan, f, 'plan', args[0]));
-        return opts['require-approvals'] ? reportApprovals(plan) : 0;
+        return opts['require-approvals'] ? reportApprovals(plan, opts) : 0;
       } catch (e) {
         if (e instanceof PlanFileError) {
           process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
@@ -189,7 +205,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       // Loaded only by apply: the governance checks, locks, journal and the apply walk.
       const { checkBeforeApply, finishApply } = await import('../engine/apply-checks.js');
       const { applyPlan } = await import('../engine/apply.js');
-      const gate = await checkBeforeApply(defaultCatalog(), plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0, keysDir: keysDir(opts), journalKey: opts['journal-key'] as string | undefined });
+      const gate = await checkBeforeApply(defaultCatalog(), plan, { emergency: !!opts.emergency, planFile: args[0], waitSeconds: opts.wait ? Number(opts.wait) : 0, keysDir: keysDir(opts), journalKey: opts['journal-key'] as string | undefined, trustedRef: opts['trusted-ref'] as string | undefined });
       release = gate.release;
       interrupted = gate.journal && ((sig) => gate.journal!.interrupted(sig));
       if (!gate.ok) {
@@ -205,6 +221,8 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
           return 0;
         }
         const secrets = secretsFor(plan.zone!, opts);
+        // Connect to the targets as the repository declares them (checked equal to the plan's), never to the plan's word.
+        if (gate.targets) plan.targets = gate.targets;
         const report = await applyPlan(plan, {
           catalog: defaultCatalog(),
           secrets,

@@ -15,7 +15,10 @@ import { ApplyJournal, journalKeyFor, journalSignersOf } from './governance/appl
 import { cmdApprove, cmdJournalHead, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 import { visible } from './render/escape.js';
 import { CONNECTION_FILE_FIELDS, localRoots, pathProblem, type LocalRoots } from './local-files.js';
-import type { PlanWithTargets } from './targets.js';
+import { isTargetResource, plannedTarget, type PlannedTarget, type PlanWithTargets } from './targets.js';
+import { canonicalJson } from './hash.js';
+import { findEnvironments } from './repository.js';
+import { gateEnvironments, loadTrustedRules, onTrustedHistory, resolveTrust, TrustError, type Trust, type TrustedRules } from './trust.js';
 
 export interface GateResult {
   ok: boolean;
@@ -24,17 +27,87 @@ export interface GateResult {
   release?: () => Promise<void>;
   /** The apply's journal, its start entry already written (fsync'd) to every environment's journal. */
   journal?: ApplyJournal;
+  /** The targets as the repository declares them: apply connects to these. */
+  targets?: PlannedTarget[];
 }
 
-/** Reviewers, approval rules and change windows come from the manifests as they are now (the main branch), not from the plan. */
-async function currentRules(catalog: Catalog, plan: Plan, keysDir?: string): Promise<{ ws: Workspace; gate: { reviewers: Resource[]; environments: Resource[] } } | { refused: string }> {
-  const paths = plan.source?.paths ?? [];
-  const ws = await loadWorkspace(catalog, paths, { repositoryWide: false, singleZone: true, keysDir });
+/** Which fields of a planned target differ (names only: values may be hosts an attacker chose, or paths). */
+function targetDifference(plan: PlannedTarget, repo: PlannedTarget): string {
+  const fields = new Set<string>();
+  for (const part of ['connection', 'spec'] as const) {
+    const a = (plan?.[part] ?? {}) as Record<string, unknown>;
+    const b = (repo[part] ?? {}) as Record<string, unknown>;
+    for (const k of new Set([...Object.keys(a), ...Object.keys(b)])) if (canonicalJson(a[k] ?? null) !== canonicalJson(b[k] ?? null)) fields.add(`${part}.${k}`);
+  }
+  for (const k of ['kind', 'name', 'zone', 'driver'] as const) if (plan?.[k] !== repo[k]) fields.add(k);
+  return fields.size ? [...fields].sort().join(', ') : 'its form';
+}
+
+/** What apply trusts: the repository it runs in and the trusted revision, never the plan's word about places. */
+export interface RepositoryRules {
+  ws: Workspace;
+  rules: TrustedRules;
+  gate: { reviewers: Resource[]; environments: Resource[] };
+  /** The targets as the repository declares them now (apply connects to these, not to the plan's). */
+  targets: PlannedTarget[];
+}
+
+/**
+ * Re-reads everything apply relies on from the repository it runs in
+ * (the plan's environments found by name; their manifests must hash as the
+ * plan says, their targets must be the plan's) and the rules from the plan's
+ * trusted revision, which must lie on the history of the trusted ref.
+ * Nothing of `plan.source.paths` or `plan.targets` is used.
+ */
+export async function repositoryRules(catalog: Catalog, plan: Plan, opts: { keysDir?: string; trustedRef?: string; cwd?: string } = {}): Promise<RepositoryRules | { refused: string[] }> {
+  const cwd = opts.cwd ?? process.cwd();
+  const names = Array.isArray(plan.environments) ? plan.environments.filter((n) => typeof n === 'string') : [];
+  if (!names.length) return { refused: ['the plan names no environments'] };
+  const found = findEnvironments(names, cwd);
+  if (found.problems.length) return { refused: found.problems };
+  const ws = await loadWorkspace(catalog, [...found.dirs.values()], { repositoryWide: false, singleZone: true, keysDir: opts.keysDir });
   if (hasErrors(ws.diagnostics)) {
     const first = ws.diagnostics.find((d) => d.severity === 'error')!;
-    return { refused: `the plan's environments (${paths.join(', ')}) do not validate now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}` };
+    return { refused: [`the plan's environments do not validate in this repository now: ${first.pos ? `${first.pos.file}:${first.pos.line}:${first.pos.col}: ` : ''}${first.message}`] };
   }
-  return { ws, gate: { reviewers: ws.resources.filter((r) => r.kind === 'Reviewer'), environments: ws.resources.filter((r) => r.kind === 'Environment') } };
+  const refused: string[] = [];
+  if (ws.manifestsHash !== plan.source?.manifestsHash) {
+    refused.push(`the manifests of ${names.join(', ')} in ${found.root} differ from the ones the plan was made from (plan: ${String(plan.source?.manifestsHash).slice(0, 19)}..., here: ${ws.manifestsHash.slice(0, 19)}...); re-plan`);
+  }
+  const fresh = new Map(ws.resources.filter((r) => isTargetResource(catalog, r)).map((r) => [r.address, plannedTarget(r)]));
+  const planTargets = Array.isArray((plan as PlanWithTargets).targets) ? (plan as PlanWithTargets).targets : [];
+  for (const t of planTargets) {
+    const mine = fresh.get(t?.address);
+    if (!mine) refused.push(`target ${t?.address} of the plan is not declared in this repository`);
+    else if (canonicalJson(mine) !== canonicalJson(t)) refused.push(`target ${t.address} in the plan differs from the repository's declaration (${targetDifference(t, mine)}); re-plan`);
+  }
+  for (const c of Array.isArray(plan.changes) ? plan.changes : []) {
+    if (!fresh.has(c?.target)) refused.push(`change ${c?.address} names target ${c?.target}, which this repository does not declare`);
+  }
+  if (refused.length) return { refused: [...new Set(refused)] };
+
+  // The trusted revision the plan was judged under must be one the trusted ref has pointed at.
+  let now;
+  try {
+    now = resolveTrust(found.root, opts.trustedRef);
+  } catch (e) {
+    if (e instanceof TrustError) return { refused: [e.message] };
+    throw e;
+  }
+  const claimed = plan.trust;
+  let trust: Trust;
+  if (claimed?.source === 'git') {
+    if (now.trust.source !== 'git' || !now.trust.ref) return { refused: ['the plan was judged under a trusted git revision, but no trusted ref exists here; pass --trusted-ref'] };
+    if (typeof claimed.commit !== 'string' || !onTrustedHistory(found.root, claimed.commit, now.trust.ref)) {
+      return { refused: [`the plan's trusted revision ${String(claimed.commit).slice(0, 12)} is not on the history of ${now.trust.ref}; re-plan against the trusted branch`] };
+    }
+    trust = { source: 'git', ref: claimed.ref, commit: claimed.commit };
+  } else {
+    if (now.trust.source === 'git') return { refused: [`the plan was made without a trusted revision, but ${now.trust.ref} exists here; re-plan (with --trusted-ref)`] };
+    trust = now.trust;
+  }
+  const rules = await loadTrustedRules(catalog, trust, ws);
+  return { ws, rules, gate: { reviewers: rules.reviewers, environments: gateEnvironments(rules, ws.resources) }, targets: [...fresh.values()].filter((t) => planTargets.some((p) => p?.address === t.address)) };
 }
 
 /**
@@ -42,17 +115,17 @@ async function currentRules(catalog: Catalog, plan: Plan, keysDir?: string): Pro
  * approval apply will demand? Everything apply's governance checks except the
  * change window, which is about the moment of apply, and the lock.
  */
-export async function checkApprovals(catalog: Catalog, plan: Plan): Promise<{ ok: boolean; reasons: string[]; approvers: string[]; required: number }> {
+export async function checkApprovals(catalog: Catalog, plan: Plan, opts: { trustedRef?: string } = {}): Promise<{ ok: boolean; reasons: string[]; approvers: string[]; required: number }> {
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'], approvers: [], required: 0 };
-  const rules = await currentRules(catalog, plan);
-  if ('refused' in rules) return { ok: false, reasons: [rules.refused], approvers: [], required: 0 };
+  const rules = await repositoryRules(catalog, plan, opts);
+  if ('refused' in rules) return { ok: false, reasons: rules.refused, approvers: [], required: 0 };
   return applyGate(plan, { ...rules.gate, now: new Date(), emergency: false }, { changeWindows: false });
 }
 
 export async function checkBeforeApply(
   catalog: Catalog,
   plan: PlanWithTargets,
-  ctx: { emergency: boolean; planFile: string; waitSeconds: number; keysDir?: string; journalKey?: string },
+  ctx: { emergency: boolean; planFile: string; waitSeconds: number; keysDir?: string; journalKey?: string; trustedRef?: string },
 ): Promise<GateResult> {
   // Integrity first: an edited plan is refused before anything else is read.
   const integrity = planIntegrityProblems(plan);
@@ -60,17 +133,17 @@ export async function checkBeforeApply(
   if (!plan.complete) return { ok: false, reasons: ['the plan is incomplete: some targets could not be read when it was made; re-plan'] };
   if (plan.zone !== 'school' && plan.zone !== 'administration') return { ok: false, reasons: ['the plan names no single zone'] };
 
-  const rules = await currentRules(catalog, plan, ctx.keysDir);
-  if ('refused' in rules) return { ok: false, reasons: [rules.refused] };
+  const rules = await repositoryRules(catalog, plan, { keysDir: ctx.keysDir, trustedRef: ctx.trustedRef });
+  if ('refused' in rules) return { ok: false, reasons: rules.refused };
   const ws = rules.ws;
   // The plan names the local files apply opens (a target's privateKeyFile): the same rules as at validate.
   const misplaced = planLocalFileProblems(plan, localRoots(ws.folders.map((f) => f.root), ctx.keysDir));
   if (misplaced.length) return { ok: false, reasons: misplaced };
   const gate = applyGate(plan, { ...rules.gate, now: new Date(), emergency: ctx.emergency });
   if (!gate.ok) return { ok: false, reasons: gate.reasons };
-  if (!plan.changes.length) return { ok: true, reasons: [] };
-  // Journals whose environment declares journalSigners are signed by one of them, or nothing is applied.
-  const envs = ws.envs.map((e) => ({ name: e.name, dir: e.environment.dir, signers: journalSignersOf(e.environment) }));
+  if (!plan.changes.length) return { ok: true, reasons: [], targets: rules.targets };
+  // Journals whose environment declares journalSigners (in the trusted revision) are signed by one of them, or nothing is applied.
+  const envs = ws.envs.map((e) => ({ name: e.name, dir: e.environment.dir, signers: journalSignersOf(rules.rules.environments.get(e.name) ?? e.environment) }));
   const signing = journalKeyFor(envs, ctx.journalKey);
   if (signing.refusals.length) return { ok: false, reasons: signing.refusals };
 
@@ -89,7 +162,7 @@ export async function checkBeforeApply(
   // Write-ahead: the start entry is durable before the first change.
   try {
     const journal = await ApplyJournal.start(envs, signing.key, plan, { approvers: gate.approvers, emergency: ctx.emergency });
-    return { ok: true, reasons: [], release: locks.release, journal };
+    return { ok: true, reasons: [], release: locks.release, journal, targets: rules.targets };
   } catch (e) {
     await locks.release();
     return { ok: false, reasons: [`cannot write the journal's start entry (${(e as Error).message}); nothing was applied`] };
@@ -126,7 +199,24 @@ export async function governanceCommand(catalog: Catalog, command: string, args:
       break;
     case 'approve': {
       if (args.length !== 1 || typeof opts.key !== 'string') return usage('approve needs a plan FILE and --key KEYFILE');
-      r = cmdApprove(args[0], opts.key, { reviewer: opts.name as string | undefined, reviewers: await reviewersOfPlan(catalog, args[0]) });
+      let plan: Plan;
+      try {
+        plan = readPlanFile(args[0]);
+      } catch (e) {
+        return usage(`cannot read plan ${args[0]}: ${(e as Error).message}`);
+      }
+      // Who may sign comes from the trusted revision the plan was judged under, checked against this repository.
+      const rr = await repositoryRules(catalog, plan, { trustedRef: opts['trusted-ref'] as string | undefined, keysDir: opts['keys-dir'] as string | undefined });
+      if ('refused' in rr) {
+        for (const reason of rr.refused) process.stderr.write(`einklang: approve refused: ${visible(reason)}\n`);
+        return 1;
+      }
+      r = cmdApprove(args[0], opts.key, {
+        reviewer: opts.name as string | undefined,
+        reviewers: rr.gate.reviewers,
+        requireDeclared: true,
+        status: (p) => applyGate(p, { ...rr.gate, now: new Date(), emergency: false }, { changeWindows: false }),
+      });
       break;
     }
     case 'unlock':
@@ -135,24 +225,15 @@ export async function governanceCommand(catalog: Catalog, command: string, args:
       break;
     case 'journal':
       if (!['verify', 'head'].includes(args[0]) || args.length > 2) return usage('journal head ENVDIR | journal verify ENVDIR|FILE [--expect-head HASH]');
-      r = args[0] === 'head' ? cmdJournalHead(args[1] ?? '.') : cmdJournalVerify(args[1] ?? '.', { expectedHead: opts['expect-head'] as string | undefined });
+      r = args[0] === 'head'
+        ? cmdJournalHead(args[1] ?? '.', { trustedRef: opts['trusted-ref'] as string | undefined })
+        : cmdJournalVerify(args[1] ?? '.', { expectedHead: opts['expect-head'] as string | undefined, trustedRef: opts['trusted-ref'] as string | undefined });
       break;
     default:
       return usage(`unknown command ${command}`);
   }
   for (const line of r.output) (r.exitCode === 0 ? process.stdout : process.stderr).write(visible(line) + '\n');
   return r.exitCode;
-}
-
-/** The Reviewer resources of a plan's environments, to name the signer; none if they cannot be loaded. */
-async function reviewersOfPlan(catalog: Catalog, planFile: string) {
-  try {
-    const plan = readPlanFile(planFile);
-    const ws = await loadWorkspace(catalog, plan.source?.paths ?? [], { repositoryWide: false });
-    return ws.resources.filter((r) => r.kind === 'Reviewer');
-  } catch {
-    return []; // cmdApprove reports an unreadable plan itself
-  }
 }
 
 function usage(msg: string): number {

@@ -219,6 +219,12 @@ export interface KindDef {
    * sorted group lists). Applied to desired and live state alike.
    */
   normalize?(state: Record<string, unknown>): Record<string, unknown>;
+  /**
+   * Fields holding the content of an object on the device (a file's content).
+   * Their live value appears in a plan only when the trusted revision already
+   * manages the object; otherwise the plan shows size and hash only.
+   */
+  liveContentFields?: string[];
   /** Fields whose change needs delete+create rather than update. */
   replaceOn?: string[];
   /** Objects found live but never deleted by prune (VLAN 1, the management VLAN). */

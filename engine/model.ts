@@ -201,7 +201,13 @@ export interface Plan {
   unmanaged: { target: string; kind: string; id: string; protected?: boolean }[];
   warnings: Diagnostic[];
   policy: PolicyResult[];
-  approvalsRequired: { count: number; groups: string[] };
+  /**
+   * Approvals apply will demand: `count` in total, that is `base` (the
+   * strictest rule of the plan's environments, from the trusted revision)
+   * plus `extra` (policies such as the destructive-change cap and the
+   * network-risk flags); reviewers from `groups`.
+   */
+  approvalsRequired: { count: number; groups: string[]; base?: number; extra?: number };
   /**
    * Where the rules that gate this plan came from (engine/trust.ts): the
    * trusted git revision, or the working tree outside git.

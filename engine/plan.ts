@@ -9,7 +9,8 @@ import PQueue from 'p-queue';
 import type { Catalog, Change, DesiredObject, ObservedObject, Diagnostic, FieldDiff, KindDef, LiveObject, Plan, PolicyResult, ReadRequest, ReadResult, Resource } from './types.js';
 import { objectKey, PLAN_FORMAT_VERSION } from './types.js';
 import { diffObject } from './diff.js';
-import { liveFingerprint } from './hash.js';
+import { liveFingerprint, sha256 } from './hash.js';
+import { extraApprovals as extraApprovalsOf } from './governance/gate.js';
 import { expandAll, isTargetResource, plannedTarget, targetSpec, type PlannedTarget, type PlanWithTargets } from './targets.js';
 import { newSecretSalt, redactRefs, secretNames, type Secrets } from './secrets.js';
 import type { Workspace } from './workspace.js';
@@ -30,7 +31,15 @@ export interface PlanOptions {
   author?: string | null;
   /** Policy evaluation over the planned changes (governance); returns results to embed. */
   policies?: (changes: Change[], observed: ObservedObject[]) => Promise<PolicyResult[]>;
+  /** Base approval rule (the trusted revision's); the extras of the policy results are added to it. */
   approvalsRequired?: { count: number; groups: string[] };
+  /** Where the rules came from and what the change does to them (engine/trust.ts). */
+  trust?: { trust: Plan['trust']; governance: NonNullable<Plan['governance']> };
+  /**
+   * Whether the trusted revision manages an object: only then is the live
+   * value of its kind's `liveContentFields` shown. Default: every object.
+   */
+  trustedObject?: (target: string, kind: string, id: string) => boolean;
 }
 
 export type { PlanWithTargets } from './targets.js';
@@ -263,6 +272,8 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
   for (const c of changes) {
     if (c.address.includes('/unmanaged:')) c.dependsOn = [...(declaredByTarget.get(c.target) ?? [])].sort();
   }
+  // A change under review may name any path: live content of what the trusted revision does not manage stays hidden.
+  if (opts.trustedObject) for (const c of changes) hideUntrustedContent(c, catalog.kind(c.kind)?.liveContentFields, opts.trustedObject);
   // Redaction by value: no secret of the zone appears in what was read (a file that embedded a secret the manifest no
   // longer references). Only the live side: `after` is what apply writes and holds placeholders, never values.
   for (const c of changes) {
@@ -300,12 +311,33 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     unmanaged,
     warnings,
     policy,
-    approvalsRequired: opts.approvalsRequired ?? { count: 0, groups: [] },
+    approvalsRequired: approvalsWithExtras(opts.approvalsRequired ?? { count: 0, groups: [] }, policy),
+    ...(opts.trust ? { trust: opts.trust.trust, governance: opts.trust.governance } : {}),
     secretSalt,
     targets: targets.filter((t) => changes.some((c) => c.target === t.address)),
     approvals: [],
   };
   return { ...base, hash: computePlanHash(base) } as PlanWithTargets;
+}
+
+/** `count` = base + the policy results' extra approvals: the one number plan, show, approve and apply agree on. */
+function approvalsWithExtras(rule: { count: number; groups: string[] }, policy: PolicyResult[]): Plan['approvalsRequired'] {
+  const extra = extraApprovalsOf(policy);
+  return { count: rule.count + extra, base: rule.count, extra, groups: rule.groups };
+}
+
+/** Live content fields of an object the trusted revision does not manage: size and hash instead of the value. */
+function hideUntrustedContent(c: Change, fields: string[] | undefined, trusted: (target: string, kind: string, id: string) => boolean): void {
+  if (!fields?.length || !c.before || trusted(c.target, c.kind, c.id)) return;
+  const summary = (v: unknown): unknown => {
+    if (typeof v !== 'string') return v;
+    const bytes = Buffer.from(v, v === c.before?.contentBase64 ? 'base64' : 'utf8');
+    return `<not shown: ${bytes.length} bytes, sha256:${sha256(bytes)}; the trusted revision does not manage this object>`;
+  };
+  const before = { ...c.before };
+  for (const f of fields) if (f in before) before[f] = summary(before[f]);
+  c.before = before;
+  c.diff = c.diff.map((d) => (fields.includes(d.path.slice(1).split('/')[0]) ? { ...d, before: summary(d.before) } : d));
 }
 
 function relativePath(p: string): string {

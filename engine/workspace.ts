@@ -6,6 +6,7 @@
  * and never reads a secret.
  */
 import { relative } from 'node:path';
+import { realpathSync } from 'node:fs';
 import type { Catalog, Diagnostic, Resource, Zone } from './types.js';
 import { discoverEnvironments, displayPath, siblingEnvironments, type EnvironmentFolder } from './discover.js';
 import { loadFile, type LoadedDocument } from './load.js';
@@ -139,13 +140,23 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
       return { list: Array.isArray(list) ? list : undefined, pos: e };
     }),
   );
-  const h = [...fileSet].sort().map((f) => {
-    try {
-      return `${relative(process.cwd(), f)}\u0000${sha256(readRegularFile(f, MAX_FILE_BYTES))}`;
-    } catch {
-      return f;
-    }
-  });
+  // Paths relative to the repository, so the hash is the same wherever plan and apply run from.
+  const repoRoot = roots.repository[0] ?? process.cwd();
+  const h = [...fileSet]
+    .map((f) => {
+      let rel: string;
+      try {
+        rel = relative(repoRoot, realpathSync(f));
+      } catch {
+        rel = relative(repoRoot, f);
+      }
+      try {
+        return `${rel}\u0000${sha256(readRegularFile(f, MAX_FILE_BYTES))}`;
+      } catch {
+        return `${rel}\u0000(unreadable)`;
+      }
+    })
+    .sort();
   return { catalog, envs, folders: found.envs, resources, repository, resolution, diagnostics: sortDiagnostics(diagnostics), zone, manifestsHash: 'sha256:' + sha256(h.join('\n')) };
 }
 

@@ -166,10 +166,37 @@ function reviewersByKey(reviewers: Resource[]): Map<string, ReviewerInfo> {
   return m;
 }
 
+/**
+ * Identity strings of one person compared as the same: case-insensitive, a
+ * leading `@` (GitLab/GitHub mentions) dropped, an e-mail also by its local
+ * part, and all of them also with separators removed (`anna-schmidt`,
+ * `anna.schmidt@stadt.de`, `Anna_Schmidt` are one person). Erring towards
+ * "same person" only ever refuses an approval, never grants one.
+ */
+function identityForms(s: unknown): string[] {
+  const v = norm(s).replace(/^@/, '');
+  if (!v) return [];
+  const forms = [v];
+  const at = v.indexOf('@');
+  if (at > 0) forms.push(v.slice(0, at));
+  for (const f of [...forms]) {
+    const squashed = f.replace(/[^a-z0-9]/g, '');
+    if (squashed.length >= 3) forms.push(squashed);
+  }
+  return forms;
+}
+
 function isAuthor(author: string | null, info: ReviewerInfo): boolean {
-  const a = norm(author);
-  if (!a) return false;
-  return norm(info.name) === a || info.emails.includes(a) || info.logins.includes(a);
+  const a = new Set(identityForms(author));
+  if (!a.size) return false;
+  return [info.name, ...info.emails, ...info.logins].some((id) => identityForms(id).some((f) => a.has(f)));
+}
+
+/** Whether a Reviewer resource is the plan's author under any of their declared identities (name, e-mail, logins). */
+export function reviewerIsAuthor(reviewer: Resource, author: string | null): boolean {
+  const emails = reviewer.spec?.email ? [norm(reviewer.spec.email)] : [];
+  const logins = Array.isArray(reviewer.spec?.logins) ? reviewer.spec.logins.map(norm) : [];
+  return isAuthor(author, { name: reviewer.name, emails, logins, groups: new Set(), ambiguous: false });
 }
 
 /**

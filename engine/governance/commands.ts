@@ -10,13 +10,16 @@
  *   einklang journal head ENVDIR                -> cmdJournalHead(path)
  */
 import { createPrivateKey, createPublicKey } from 'node:crypto';
-import { existsSync, renameSync, statSync, writeFileSync } from 'node:fs';
-import { basename, dirname, join } from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { existsSync, realpathSync, renameSync, statSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join, relative, sep } from 'node:path';
 import type { Plan, Resource } from '../types.js';
-import { computePlanHash, keygen, publicKeyBase64, signPlan } from './approvals.js';
+import { computePlanHash, keygen, publicKeyBase64, reviewerIsAuthor, signPlan } from './approvals.js';
 import { journalPath, verifyJournal, type JournalSigner, type JournalVerification } from './journal.js';
 import { journalSignersOf } from './apply-journal.js';
-import { loadFile } from '../load.js';
+import { loadFile, loadText } from '../load.js';
+import { resolveTrust } from '../trust.js';
+import { gitTopLevel } from '../repository.js';
 import { envLockStore } from './locks.js';
 import { MAX_KEY_FILE_BYTES, readRegularFile } from '../local-files.js';
 import { MAX_PLAN_FILE_BYTES } from '../plan-file.js';
@@ -54,11 +57,21 @@ export function cmdKeygen(args: { out: string; name?: string }): CommandResult {
  * Add the key holder's signature to the plan file (rewritten atomically).
  * Reviewer name: `opts.reviewer`, else the Reviewer in `opts.reviewers` with
  * this public key, else the key file's name without `.key`.
+ *
+ * With `requireDeclared`, a key of no Reviewer in `opts.reviewers` (the
+ * trusted revision's) is refused, and so is the author's own key. `status`
+ * tells, after signing, what the plan has and what it still misses (the same
+ * count apply demands).
  */
 export function cmdApprove(
   planFile: string,
   keyFile: string,
-  opts: { reviewer?: string; reviewers?: Resource[] } = {},
+  opts: {
+    reviewer?: string;
+    reviewers?: Resource[];
+    requireDeclared?: boolean;
+    status?: (plan: Plan) => { ok: boolean; reasons: string[]; approvers: string[]; required: number };
+  } = {},
 ): CommandResult {
   let plan: Plan;
   let keyPem: string;
@@ -77,17 +90,16 @@ export function cmdApprove(
     if (computePlanHash(plan) !== plan.hash) throw new Error('plan hash does not match its content (the plan was modified); not signing');
     const pub = publicKeyBase64(createPublicKey(createPrivateKey(keyPem)));
     const declared = (opts.reviewers ?? []).find((r) => r.kind === 'Reviewer' && String(r.spec?.publicKey ?? '').trim() === pub);
+    if (opts.requireDeclared && !declared) {
+      return { exitCode: 1, output: [`error: the key ${pub.slice(0, 12)}... belongs to no Reviewer of the trusted revision; not signing (declare the Reviewer on the trusted branch first)`] };
+    }
     const name = opts.reviewer ?? declared?.name ?? basename(keyFile).replace(/\.key$/, '');
     const approvals = Array.isArray(plan.approvals) ? plan.approvals : [];
     if (approvals.some((a) => a?.publicKey === pub)) {
       return { exitCode: 1, output: [`error: ${planFile} is already signed with this key`] };
     }
-    const author = (plan.author ?? '').trim().toLowerCase();
-    if (declared && author) {
-      const ids = [declared.name, declared.spec?.email, ...(declared.spec?.logins ?? [])].map((x) => String(x ?? '').toLowerCase());
-      if (ids.includes(author)) {
-        return { exitCode: 1, output: [`error: ${name} is the author of this plan and cannot approve it (four eyes)`] };
-      }
+    if (declared && reviewerIsAuthor(declared, plan.author ?? null)) {
+      return { exitCode: 1, output: [`error: ${declared.name} is the author of this plan (${plan.author}) and cannot approve it (four eyes)`] };
     }
     const approval = signPlan(plan, keyPem, name);
     plan.approvals = [...approvals, approval];
@@ -100,11 +112,16 @@ export function cmdApprove(
     }
     writeFileSync(tmp, JSON.stringify(plan, null, 2) + '\n', { mode });
     renameSync(tmp, planFile);
-    const need = plan.approvalsRequired?.count;
-    return {
-      exitCode: 0,
-      output: [`approved ${plan.hash} as ${name}; ${plan.approvals.length} approval(s) in the plan${need !== undefined ? `, ${need} required` : ''}`],
-    };
+    const out = [`approved ${plan.hash} as ${name}`];
+    if (opts.status) {
+      const st = opts.status(plan);
+      out.push(`approvals: ${st.approvers.length} valid of ${st.required} required${st.approvers.length ? ` (signed by ${st.approvers.join(', ')})` : ''}`);
+      if (!st.ok) for (const r of st.reasons) out.push(`still missing: ${r}`);
+    } else {
+      const need = plan.approvalsRequired?.count;
+      out.push(`${plan.approvals.length} approval(s) in the plan${need !== undefined ? `, ${need} required` : ''}`);
+    }
+    return { exitCode: 0, output: out };
   } catch (e) {
     return { exitCode: 1, output: [`error: ${msg(e)}`] };
   }
@@ -127,7 +144,7 @@ export async function cmdUnlock(envDir: string, id: string): Promise<CommandResu
  * environment.yaml beside `.einklang/`. An environment.yaml that cannot be
  * read is a failure (its signers are unknown), never "no signers".
  */
-function journalOf(path: string): { file: string; signers: JournalSigner[]; problem?: string } {
+function journalOf(path: string, trustedRef?: string): { file: string; signers: JournalSigner[]; problem?: string } {
   let file = path;
   let envDir: string | undefined;
   try {
@@ -139,12 +156,34 @@ function journalOf(path: string): { file: string; signers: JournalSigner[]; prob
     /* verifyJournal reports a missing file */
   }
   if (!envDir && basename(dirname(file)) === '.einklang') envDir = dirname(dirname(file));
+  // The signers count as the trusted revision declares them (a rewritten environment.yaml cannot add a key).
+  const trusted = envDir ? trustedEnvironmentText(envDir, trustedRef) : undefined;
+  if (trusted) {
+    const loaded = loadText(trusted.text, trusted.label, envDir!);
+    const doc = loaded.documents.find((d) => (d.value as { kind?: unknown })?.kind === 'Environment');
+    if (!doc || loaded.diagnostics.some((d) => d.severity === 'error')) return { file, signers: [], problem: `cannot read the journalSigners of ${trusted.label}` };
+    return { file, signers: journalSignersOf({ spec: (doc.value as { spec?: unknown }).spec } as Resource) };
+  }
   const envFile = envDir && join(envDir, 'environment.yaml');
   if (!envFile || !existsSync(envFile)) return { file, signers: [] };
   const loaded = loadFile(envFile);
   const doc = loaded.documents.find((d) => (d.value as { kind?: unknown })?.kind === 'Environment');
   if (!doc || loaded.diagnostics.some((d) => d.severity === 'error')) return { file, signers: [], problem: `cannot read the journalSigners of ${envFile}` };
   return { file, signers: journalSignersOf({ spec: (doc.value as { spec?: unknown }).spec } as Resource) };
+}
+
+/** environment.yaml of `envDir` as the trusted revision has it (git), or undefined outside git / when that revision lacks it. */
+function trustedEnvironmentText(envDir: string, trustedRef?: string): { text: string; label: string } | undefined {
+  const { trust } = resolveTrust(envDir, trustedRef);
+  const top = gitTopLevel(envDir);
+  if (trust.source !== 'git' || !trust.commit || !top) return undefined;
+  const rel = relative(top, realpathSync(join(envDir, 'environment.yaml'))).split(sep).join('/');
+  try {
+    const text = execFileSync('git', ['show', `${trust.commit}:${rel}`], { cwd: top, stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000 }).toString('utf8');
+    return { text, label: `${trust.ref}:${rel}` };
+  } catch {
+    return undefined;
+  }
 }
 
 function journalProblems(file: string, r: JournalVerification): CommandResult {
@@ -157,9 +196,9 @@ function journalProblems(file: string, r: JournalVerification): CommandResult {
  * journalSigners) and, with `expectedHead`, that a head seen earlier is still
  * in the chain (a cut-off tail is found).
  */
-export function cmdJournalVerify(path: string, opts: { expectedHead?: string } = {}): CommandResult {
+export function cmdJournalVerify(path: string, opts: { expectedHead?: string; trustedRef?: string } = {}): CommandResult {
   try {
-    const { file, signers, problem } = journalOf(path);
+    const { file, signers, problem } = journalOf(path, opts.trustedRef);
     if (problem) return { exitCode: 1, output: [`${file}:0:1: error E_JOURNAL: ${problem}`] };
     const r = verifyJournal(file, { ...opts, signers });
     if (!r.ok) return journalProblems(file, r);
@@ -172,9 +211,9 @@ export function cmdJournalVerify(path: string, opts: { expectedHead?: string } =
 }
 
 /** Print the head hash of an environment's journal (after verifying it: a broken journal has no head to trust). */
-export function cmdJournalHead(path: string): CommandResult {
+export function cmdJournalHead(path: string, opts: { trustedRef?: string } = {}): CommandResult {
   try {
-    const { file, signers, problem } = journalOf(path);
+    const { file, signers, problem } = journalOf(path, opts.trustedRef);
     if (problem) return { exitCode: 1, output: [`${file}:0:1: error E_JOURNAL: ${problem}`] };
     const r = verifyJournal(file, { signers });
     return r.ok ? { exitCode: 0, output: [r.head] } : journalProblems(file, r);

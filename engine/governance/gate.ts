@@ -107,7 +107,9 @@ export function applyGate(plan: Plan, ctx: GateContext, opts: { changeWindows: b
 
     const a = env.spec?.approvals ?? {};
     const envCount = Number.isInteger(a.required) && a.required >= 0 ? a.required : DEFAULT_REQUIRED_APPROVALS;
-    const planCount = Number.isInteger(plan.approvalsRequired?.count) ? plan.approvalsRequired.count : 0;
+    // The plan's base rule (its count includes the extras, which are added below from the policy results).
+    const planBase = plan.approvalsRequired?.base ?? plan.approvalsRequired?.count;
+    const planCount = Number.isInteger(planBase) ? (planBase as number) : 0;
     const groups: string[] = Array.isArray(a.groups) && a.groups.length ? a.groups : (plan.approvalsRequired?.groups ?? []);
     const extra = policyExtras + win.extraApprovals;
     const count = Math.max(envCount, planCount);

@@ -7,6 +7,7 @@
 import type { Change, Plan } from '../types.js';
 import { actionSymbol, actionWord, fieldName, fmtValue, isRiskPolicy, isTextBlock, riskApprovals, riskFlags, summaryLine, unifiedDiff } from './common.js';
 import { htmlText, mdCode, mdFence as fence, mdText as esc, visibleDeep } from './escape.js';
+import { governanceLines, trustLine } from './governance.js';
 
 export const MAX_MARKDOWN = 60_000;
 
@@ -38,6 +39,10 @@ export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'pla
   head.push('');
   const status = !plan.complete ? '❌ **incomplete** (targets could not be read)' : !plan.applyable ? '❌ **not applyable** (mandatory policy failed)' : plan.changes.length ? '✅ applyable' : '✅ no changes';
   head.push(`Status: ${status} · plan hash ${mdCode(plan.hash)} · ${esc(String(plan.approvalsRequired.count))} approval(s) required`);
+  const trust = trustLine(plan);
+  if (trust) head.push('', esc(trust));
+  const governance = governanceLines(plan);
+  if (governance.length) head.push('', '**⚠️ Governance changes** (approved under the trusted rules):', '', ...governance.map((l) => `- ${esc(l)}`));
   head.push('');
   for (const e of plan.errored) head.push(`- ❌ ${mdCode(e.target)}: ${esc(e.message)}`);
   const risks = riskFlags(plan);

@@ -7,6 +7,7 @@
 import type { Plan } from '../types.js';
 import { actionSymbol, fieldName, fmtValue, isRiskPolicy, isTextBlock, riskApprovals, riskFlags, summaryLine, targetName, unifiedDiff } from './common.js';
 import { visibleDeep } from './escape.js';
+import { governanceLines, trustLine } from './governance.js';
 
 export interface TextOptions {
   color?: boolean;
@@ -24,6 +25,10 @@ export function renderText(raw: Plan, opts: TextOptions = {}): string {
   const out: string[] = [];
   const drift = opts.mode === 'drift';
   out.push(c('bold', `${drift ? 'Drift' : 'Plan'} for ${plan.environments.join(', ') || '(no environments)'}${plan.zone ? ` (zone ${plan.zone})` : ''}`));
+  const trust = trustLine(plan);
+  if (trust) out.push(c('dim', trust));
+  const governance = governanceLines(plan);
+  if (governance.length) out.push(c('bold', `Governance changes (approved under the trusted rules):`), ...governance.map((l) => c('yellow', `  ! ${l}`)));
   for (const e of plan.errored) out.push(c('red', `  ! ${e.target}: ${e.message}`));
   for (const w of plan.warnings) out.push(c('yellow', `  warning ${w.code}: ${w.message}${w.pos ? ` (${w.pos.file}:${w.pos.line}:${w.pos.col})` : ''}`));
   for (const ch of plan.changes) {

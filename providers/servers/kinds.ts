@@ -492,7 +492,9 @@ export const serverKind: KindDef = {
   isTarget: true,
 };
 
-export const fileKind = objectKind('File', normalizeFileLike);
+// A file's live content is shown in a plan only when the trusted revision manages that file (engine/trust.ts):
+// a change under review cannot add `File /etc/shadow` and read it in the plan comment.
+export const fileKind: KindDef = { ...objectKind('File', normalizeFileLike), liveContentFields: ['content', 'contentBase64'] };
 export const directoryKind = objectKind('Directory', normalizeFileLike);
 export const userKind = objectKind('User', (s) => {
   if (s.groups !== undefined) s.groups = sortedUnique(s.groups);

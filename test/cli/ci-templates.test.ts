@@ -18,8 +18,8 @@ import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { keygen, signPlan } from '../../engine/governance/approvals.js';
-import { makePlan } from '../governance/helpers.js';
 import { CLI, writeTree } from '../support/cli.js';
+import { repositoryPlan } from '../support/plans.js';
 
 const require = createRequire(import.meta.url);
 const GITLAB_CI_LOCAL = join(dirname(require.resolve('gitlab-ci-local/package.json')), 'dist', 'index.js');
@@ -174,7 +174,7 @@ describe('ci/einklang-ci.sh, the steps both pipelines share', function () {
     assert.doesNotMatch(comment.stdout, /geheim123/);
   });
 
-  it('approvals: counts only listed reviewers\' signatures of this plan, then checks them like apply', () => {
+  it('approvals: counts only listed reviewers\' signatures of this plan, then checks them like apply', async () => {
     const keys = join(repo, 'keys');
     mkdirSync(keys);
     const anna = keygen(keys, 'anna');
@@ -184,7 +184,14 @@ describe('ci/einklang-ci.sh, the steps both pipelines share', function () {
       join(repo, 'envs/schule-a/reviewers.yaml'),
       [anna, ben].map((k, i) => `apiVersion: einklang/v1\nkind: Reviewer\nmetadata: { name: ${['anna', 'ben'][i]} }\nspec: { publicKey: "${k.publicKey}", groups: [net] }\n`).join('---\n'),
     );
-    const plan = makePlan({ source: { gitRevision: 'x', dirty: false, manifestsHash: 'sha256:m', paths: ['envs/schule-a'] }, environments: ['schule-a'], approvalsRequired: { count: 2, groups: ['net'] }, targets: [] } as Parameters<typeof makePlan>[0]);
+    writeFileSync(
+      join(repo, 'envs/schule-a/switch.yaml'),
+      'apiVersion: einklang/v1\nkind: Switch\nmetadata: { name: core-01 }\nspec: { connection: { driver: ios, host: 127.0.0.1, port: 2201, user: admin, password: "${secret:SWITCH_PASSWORD}", hostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }\n',
+    );
+    // Reviewers and approval rules count from the trusted branch: they are on main before the change is planned.
+    git(repo, 'add', 'envs');
+    git(repo, 'commit', '-qm', 'reviewers');
+    const plan = await repositoryPlan(repo, ['envs/schule-a'], { approvalsRequired: { count: 2, groups: ['net'] } });
     mkdirSync(join(repo, 'einklang'));
     writeFileSync(join(repo, 'einklang/plan-school.json'), JSON.stringify(plan));
     writeFileSync(join(repo, 'einklang/status-school'), 'changes\n');

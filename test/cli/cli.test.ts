@@ -14,12 +14,13 @@ import { FileLockStore } from '../../engine/governance/locks.js';
 import { keygen } from '../../engine/governance/approvals.js';
 import { iosHostKeyFingerprint, startIosSimulator } from '../../providers/network/ios/simulator/index.js';
 import { parseCommandLine, usageError, VERBS } from '../../cli/usage.js';
-import { makePlan as governancePlan } from '../governance/helpers.js';
 import { CLI, hasStackTrace, runCli, writeTree } from '../support/cli.js';
+import { repositoryPlan } from '../support/plans.js';
 
 /** A plan file as `plan --out` writes it: with its (here empty) list of targets, which the hash covers. */
-const makePlan = (over: Parameters<typeof governancePlan>[0]) => governancePlan({ ...over, targets: [] } as Parameters<typeof governancePlan>[0]);
 
+/** A switch on loopback (never connected to: these tests are refused before apply opens a connection). */
+const SWITCH = 'apiVersion: einklang/v1\nkind: Switch\nmetadata: { name: core-01 }\nspec: { connection: { driver: ios, host: 127.0.0.1, port: 2201, user: admin, password: "${secret:SWITCH_PASSWORD}", hostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }\n';
 const ENVIRONMENT = (name: string, extra = '') => `apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: ${name} }\nspec: { zone: school${extra} }\n`;
 
 /** Runs the CLI on a pseudo-terminal, as a user at a shell would, without NO_COLOR unless given. */
@@ -198,14 +199,11 @@ describe('cli: a refused apply names every locked environment with an unlock com
       'environments/stadt/schule-a/environment.yaml': ENVIRONMENT('schule-a'),
       'environments/stadt/schule-b/environment.yaml': ENVIRONMENT('schule-b'),
       'environments/stadt/schule-c/environment.yaml': ENVIRONMENT('schule-c'),
+      'environments/stadt/schule-a/switch.yaml': SWITCH,
     });
     try {
       const paths = ['environments/stadt/schule-a', 'environments/stadt/schule-b', 'environments/stadt/schule-c'];
-      const plan = makePlan({
-        source: { gitRevision: 'abc', dirty: false, manifestsHash: 'sha256:m', paths },
-        environments: ['schule-a', 'schule-b', 'schule-c'],
-        approvalsRequired: { count: 0, groups: [] },
-      });
+      const plan = await repositoryPlan(root, paths, { approvalsRequired: { count: 0, groups: [] } });
       writeFileSync(join(root, 'plan.json'), JSON.stringify(plan));
       const held = [];
       for (const e of ['schule-a', 'schule-c']) held.push(await new FileLockStore(join(root, 'environments/stadt', e)).acquire(e, { holder: 'ci-job-41' }));
@@ -247,14 +245,11 @@ describe('cli: show --require-approvals (the merge gate of CI)', function () {
           'envs/schule-a/reviewers.yaml': ['anna', 'ben']
             .map((n, i) => `apiVersion: einklang/v1\nkind: Reviewer\nmetadata: { name: ${n} }\nspec: { publicKey: "${[anna, ben][i].publicKey}", groups: [school-net], email: ${n}@example.org }\n`)
             .join('---\n'),
+          'envs/schule-a/switch.yaml': SWITCH,
         },
         root,
       );
-      const plan = makePlan({
-        source: { gitRevision: 'abc', dirty: false, manifestsHash: 'sha256:m', paths: ['envs/schule-a'] },
-        environments: ['schule-a'],
-        approvalsRequired: { count: 2, groups: ['school-net'] },
-      });
+      const plan = await repositoryPlan(root, ['envs/schule-a'], { approvalsRequired: { count: 2, groups: ['school-net'] } });
       writeFileSync(join(root, 'plan.json'), JSON.stringify(plan));
       const gate = () => runCli(['show', 'plan.json', '--require-approvals'], { cwd: root });
 

@@ -34,7 +34,7 @@ describe('governance commands', () => {
     assert.equal(applyGate(JSON.parse(readFileSync(planFile, 'utf8')), { reviewers, environments: envs, now, emergency: false }).ok, false);
     const r = cmdApprove(planFile, key('bob'), { reviewers });
     assert.equal(r.exitCode, 0, r.output.join('\n'));
-    assert.match(r.output[0], /2 approval\(s\) in the plan, 2 required/);
+    assert.match(r.output.join('\n'), /2 approval\(s\) in the plan, 2 required/);
     const gate = applyGate(JSON.parse(readFileSync(planFile, 'utf8')), { reviewers, environments: envs, now, emergency: false });
     assert.equal(gate.ok, true, gate.reasons.join('\n'));
 
