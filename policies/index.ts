@@ -154,7 +154,7 @@ export function policyDiagnostics(results: PolicyResult[]): Diagnostic[] {
     for (const v of r.violations) {
       out.push({
         severity: r.enforcement === 'mandatory' ? 'error' : 'warning',
-        code: r.enforcement === 'mandatory' ? 'E_POLICY' : 'W_POLICY',
+        code: v.code ?? (r.enforcement === 'mandatory' ? 'E_POLICY' : 'W_POLICY'),
         message: `[${r.name}] ${v.address}: ${v.message}`,
         pos: v.pos,
       });
