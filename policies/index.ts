@@ -28,12 +28,15 @@
  *   builtin/no-literal-secrets      mandatory  secret-named fields must be exactly ${secret:NAME}
  *   builtin/hostname-naming         mandatory  CEL; Windows / linuxmuster host names <= 15 lowercase chars
  *   builtin/destructive-change-cap  advisory   plan only; too many deletes -> extraApprovals: 1
+ *   builtin/license-seats           mandatory  plan only; seat demand above a pool's seats, expired pools in use (license-seats.ts)
+ *   builtin/license-warnings        advisory   plan only; pools expiring within 60 days, seats below those checked out
  * Environment `Policy` resources get the name of their address (`school-a/Policy/no-telnet`).
  * CEL library: see policies/cel.ts (cel-js in production, bufbuild selectable).
  */
 import type { Change, Diagnostic, ObservedObject, PolicyResult, Resource } from '../engine/types.js';
 import { DEFAULT_CEL_ENGINE, type CelEngineName } from './cel.js';
 import { destructiveCapPolicy } from './destructive.js';
+import { LICENSE_SEATS, licensePolicies } from './license-seats.js';
 import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, rulesNeedCel, type RuleDef } from './rules.js';
 import { literalSecretsPolicy } from './secrets.js';
 import { separationPolicies } from './separation.js';
@@ -116,6 +119,7 @@ export function evaluatePlanPolicies(input: PlanPolicyInput): PolicyResult[] {
   return [
     ...(input.validated ?? validateStage(p)),
     ...guarded('builtin/destructive-change-cap', 'advisory', () => [destructiveCapPolicy(p.zoneResources, changes, p.ctx.byAddress())]),
+    ...guarded(LICENSE_SEATS, 'mandatory', () => licensePolicies({ zoneResources: p.zoneResources, changes, observed: arr(input.observed) })),
     ...guarded('policies', 'mandatory', () => evaluateChangeRules(p.defs, p.zoneResources, changes, p.ctx, p.engine)),
   ];
 }

@@ -4,7 +4,7 @@
  * MAX_MARKDOWN characters however large the plan (what does not fit is
  * counted and the reader is pointed to the JSON plan).
  */
-import type { Change, Plan } from '../types.js';
+import type { Change, LicenseUsage, Plan } from '../types.js';
 import { actionSymbol, actionWord, fieldName, fmtValue, isTextBlock, summaryLine, unifiedDiff } from './common.js';
 
 export const MAX_MARKDOWN = 60_000;
@@ -32,6 +32,22 @@ function changeBlock(c: Change): string {
   return lines.join('\n');
 }
 
+/** Rows of the license table at most; pools over their seats come first. */
+const MAX_LICENSE_ROWS = 50;
+
+/** The license pools of the plan: seats, seats checked out on the server, the plan's demand, expiry. */
+function licenseTable(pools: LicenseUsage[], hint: string): string[] {
+  const over = (p: LicenseUsage) => p.demand > p.seats;
+  const rows = [...pools].sort((a, b) => Number(over(b)) - Number(over(a)) || a.address.localeCompare(b.address));
+  const out = ['', '| license pool | seats | assigned (server) | demand (plan) | expires |', '|---|---:|---:|---:|---|'];
+  for (const p of rows.slice(0, MAX_LICENSE_ROWS)) {
+    const demand = `${p.demandIncomplete ? '≥ ' : ''}${p.demand}${over(p) ? ' ❌' : ''}`;
+    out.push(`| ${esc(p.pool)} (\`${esc(p.address)}\`) | ${p.seats} | ${p.assigned ?? '–'} | ${demand} | ${p.expires ?? 'never'} |`);
+  }
+  if (rows.length > MAX_LICENSE_ROWS) out.push('', `_${rows.length - MAX_LICENSE_ROWS} more license pool(s) are in ${esc(hint)}._`);
+  return out;
+}
+
 export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'plan' | 'drift' } = {}): string {
   const hint = opts.jsonHint ?? 'the JSON plan (artifact)';
   const head: string[] = [];
@@ -51,8 +67,10 @@ export function renderMarkdown(plan: Plan, opts: { jsonHint?: string; mode?: 'pl
   if (failed.length) {
     head.push('', '| policy | enforcement | violations |', '|---|---|---:|');
     for (const p of failed) head.push(`| ${esc(p.name)} | ${p.enforcement} | ${p.violations.length} |`);
-    for (const p of failed) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** \`${esc(v.address)}\`: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
+    for (const p of failed) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}**${v.code ? ` ${v.code}` : ''} \`${esc(v.address)}\`: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
   }
+  const pools = plan.policy.flatMap((p) => p.licenses ?? []);
+  if (pools.length) head.push(...licenseTable(pools, hint));
   head.push('');
   let out = head.join('\n');
   const byTarget = new Map<string, Change[]>();
