@@ -252,7 +252,8 @@ export class SnipeitModel {
     const draft = { ...seat };
     for (const f of ['assigned_to', 'asset_id', 'notes'] as const) if (f in input) (draft as any)[f] = input[f] === '' ? null : input[f];
     const touched = draft.assigned_to !== seat.assigned_to || draft.asset_id !== seat.asset_id;
-    const echo = () => ({ ...seat, assigned_to: seat.assigned_to === null ? null : String(seat.assigned_to), user_id: 1, created_at: iso(seat.created_at), updated_at: iso(seat.updated_at) });
+    // the raw model echoes what was filled, as sent (form fields as strings), with ISO timestamps
+    const echo = () => ({ ...seat, ...pick(input, ['assigned_to', 'asset_id', 'notes']), user_id: 1, created_at: iso(seat.created_at), updated_at: iso(seat.updated_at) });
     if (!touched) return { ok: true, echo: echo() };
     const checkin = draft.assigned_to === null && draft.asset_id === null;
     if (!checkin) {
@@ -355,6 +356,10 @@ function datetimeObject(d: string): { datetime: string; formatted: string } {
   const [day, time] = d.split(' ');
   const [h, m] = time.split(':').map(Number);
   return { datetime: d, formatted: `${day} ${String(h % 12 || 12).padStart(2, '0')}:${String(m).padStart(2, '0')} ${h < 12 ? 'AM' : 'PM'}` };
+}
+
+function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(keys.filter((k) => k in o).map((k) => [k, o[k]]));
 }
 
 /** A raw model's timestamp as Laravel serialises it (ISO 8601 with microseconds). */
