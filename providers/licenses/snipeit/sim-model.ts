@@ -100,6 +100,8 @@ const blank = (v: unknown) => v === undefined || v === null || v === '';
 export class SnipeitModel {
   readonly licenses = new Map<number, SimLicense>();
   readonly seats = new Map<number, SimSeat>();
+  /** Seat rows per license (deleted ones included), so a list of 500 pools does not scan every seat 500 times. */
+  private readonly seatRows = new Map<number, SimSeat[]>();
   readonly manufacturers = new Map<number, SimNamed>();
   readonly categories = new Map<number, SimCategory>();
   readonly users = new Map<number, SimNamed & { email: string }>();
@@ -141,7 +143,7 @@ export class SnipeitModel {
 
   /** Live (not deleted) seat rows of a license, oldest first. */
   seatsOf(licenseId: number): SimSeat[] {
-    return [...this.seats.values()].filter((s) => s.license_id === licenseId && !s.deleted_at);
+    return (this.seatRows.get(licenseId) ?? []).filter((s) => !s.deleted_at);
   }
 
   freeSeats(licenseId: number): number {
@@ -193,7 +195,9 @@ export class SnipeitModel {
     if (to > rows.length) {
       for (let i = rows.length; i < to; i++) {
         const id = this.next.seat++;
-        this.seats.set(id, { id, license_id: l.id, assigned_to: null, asset_id: null, notes: null, created_at: ts, updated_at: ts, deleted_at: null });
+        const seat: SimSeat = { id, license_id: l.id, assigned_to: null, asset_id: null, notes: null, created_at: ts, updated_at: ts, deleted_at: null };
+        this.seats.set(id, seat);
+        (this.seatRows.get(l.id) ?? this.seatRows.set(l.id, []).get(l.id)!).push(seat);
       }
       return true;
     }
