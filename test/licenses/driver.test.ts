@@ -178,6 +178,24 @@ describe('snipeit driver', function () {
     assert.equal(sim.sim.faults.injected.status, 2);
   });
 
+  it('a token that may only view licenses: the plan reads, the write is E_FORBIDDEN and changes nothing', async () => {
+    await sim.stop();
+    sim = await startSim({ now: () => clock.now(), readOnlyToken: 'viewer-token-5e2a' });
+    const changes = await plan([pool('New Pool', {})]);
+    const w = await driver().connectWriter(target(sim, { token: 'viewer-token-5e2a' }));
+    try {
+      await assert.rejects(w.mode === 'change' ? w.applyChange(changes[0]) : Promise.resolve(), (e: Error) => {
+        assert.ok(e instanceof DriverError && e.opts.code === 'E_FORBIDDEN', String(e));
+        assert.match(e.message, /POST \/api\/v1\/licenses: forbidden \(HTTP 403: This action is unauthorized\.\)/);
+        assert.ok(!e.message.includes('viewer-token-5e2a'));
+        return true;
+      });
+    } finally {
+      await w.close();
+    }
+    assert.equal(sim.model.licenses.size, 0);
+  });
+
   it('refuses a loopback target without a pin, before connecting', async () => {
     await assert.rejects(driver().connectReader(target(sim, { tlsFingerprint: undefined })), /tlsFingerprint is required for a loopback/);
     assert.equal(sim.sim.counters.connections, 0);

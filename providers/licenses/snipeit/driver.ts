@@ -36,6 +36,14 @@
  *   categories of type license (`?category_type=license`); a name that does
  *   not exist is an error of the plan, before anything is written.
  *
+ * - What the research sheet leaves UNVERIFIED, checked in v8.1.4: routes/api.php
+ *   offers seats only as the `licenses.seats` resource (index, show, update);
+ *   the `POST /licenses/{id}/checkout|checkin` of forks do not exist upstream.
+ *   einklang never assigns seats, it only reads how many are out. A missing
+ *   permission is 403 `{"message":"This action is unauthorized."}` (the kit's
+ *   E_FORBIDDEN; simulator.ts has the evidence); the 429 carries no
+ *   Retry-After (kit retry.ts).
+ *
  * One change is one write (POST, PATCH or DELETE of one license: Snipe-IT
  * saves a license and its seat rows all or nothing), so a failed change
  * leaves the pool as it was.

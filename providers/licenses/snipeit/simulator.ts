@@ -26,6 +26,13 @@
  * requests per minute and user, then 429 with the envelope and no
  * Retry-After; malformed JSON 422 "Invalid JSON"; unknown paths 404
  * "404 endpoint not found", wrong methods 405 "Method not allowed".
+ * A user without the license permission (`readOnlyToken`) gets 403
+ * `{"message":"This action is unauthorized."}` for writes: the research sheet
+ * marks that text UNVERIFIED; Snipe-IT's Handler::render hands an
+ * AuthorizationException to Laravel's parent handler, which answers JSON
+ * requests with the exception's default message (asserted the same way by
+ * Laravel applications' feature tests, e.g. `assertJsonPath('message',
+ * 'This action is unauthorized.')`).
  */
 import { FixedWindowLimiter } from '../../kit/sim/rate-limit.js';
 import { Router } from '../../kit/sim/router.js';
@@ -34,8 +41,10 @@ import { HttpError, jsonResponse, type SimRequest, type SimResponse } from '../.
 import { SnipeitModel, type SimLicense } from './sim-model.js';
 
 export interface SnipeitSimOptions {
-  /** The personal access token the server accepts. */
+  /** The personal access token the server accepts (a user who may do everything with licenses). */
   token: string;
+  /** A token of a user who may view licenses but not create, edit or delete them. */
+  readOnlyToken?: string;
   /** Seed of the lab certificate: the LicenseServer's address. */
   certSeed: string;
   /** Listen port; 0 (default) picks a free one. */
@@ -222,13 +231,16 @@ export async function startSnipeitSimulator(o: SnipeitSimOptions): Promise<Runni
     router,
     gate: (req) => {
       const wantsJson = /json/i.test(String(req.headers.accept ?? '')) || req.headers['x-requested-with'] === 'XMLHttpRequest';
-      const authed = req.auth?.scheme === 'bearer' && req.auth.token === o.token;
+      const token = req.auth?.scheme === 'bearer' ? req.auth.token : undefined;
+      const authed = token !== undefined && (token === o.token || token === o.readOnlyToken);
       if (!authed) {
         if (!wantsJson) return { status: 302, text: '<!DOCTYPE html><html><body>Redirecting to /login</body></html>', headers: { location: '/login', 'content-type': 'text/html; charset=UTF-8' } };
         return jsonResponse(401, { error: 'Unauthorized or unauthenticated.' });
       }
-      const v = limiter.hit(o.token); // per user: one token is one user here
+      const v = limiter.hit(token); // per user: one token is one user here
       if (!v.allowed) return jsonResponse(429, { status: 'error', messages: 'Too many requests', payload: null });
+      // $this->authorize() in the controllers: Laravel's default 403 body (the Handler passes AuthorizationException through)
+      if (token === o.readOnlyToken && req.method !== 'GET') return jsonResponse(403, { message: 'This action is unauthorized.' });
       return undefined;
     },
     notFound: () => jsonResponse(404, { status: 'error', messages: '404 endpoint not found', payload: null }),
