@@ -14,6 +14,7 @@
 import assert from 'node:assert/strict';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { parse } from 'yaml';
 import { defaultCatalog } from '../../cli/catalog.js';
 import { ApiClient } from '../../providers/kit/client.js';
 import { bearerAuth } from '../../providers/kit/auth.js';
@@ -195,6 +196,19 @@ describe('licenses through the CLI against a lab Snipe-IT', function () {
     await expectCode(lab, ['plan', lab.env, '--out', lab.planFile], 2);
     await expectCode(lab, ['apply', lab.planFile], 0);
     assert.ok(old.license.deleted_at, 'pruned');
+    await expectCode(lab, ['plan', lab.env], 0);
+  });
+
+  it('import writes manifests for pools that exist only in Snipe-IT; the next plan has nothing to do', async () => {
+    lab = await startLab({ 'licenses.yaml': pools() });
+    await expectCode(lab, ['plan', lab.env, '--out', lab.planFile], 2);
+    await expectCode(lab, ['apply', lab.planFile], 0);
+    const m = lab.snipeit.model;
+    assert.ok(m.createLicense({ name: 'GeoGebra & Co. "Mathe"', seats: 25, category_id: 1, manufacturer_id: 1, expiration_date: '2029-12-31' }).ok);
+    const r = await expectCode(lab, ['import', '--env', lab.env, '--kind', 'License'], 0);
+    assert.match(r.stdout, /wrote 1 License manifest\(s\) to .*imported-license\.yaml/);
+    const written = parse(readFileSync(join(lab.env, 'imported-license.yaml'), 'utf8'));
+    assert.deepEqual(written.spec, { server: 'snipeit', name: 'GeoGebra & Co. "Mathe"', seats: 25, category: 'Office', manufacturer: 'Microsoft', expires: '2029-12-31' });
     await expectCode(lab, ['plan', lab.env], 0);
   });
 
