@@ -4,8 +4,12 @@
  * first; the other zone is E_CROSS_ZONE), expansion and import.
  */
 import assert from 'node:assert/strict';
-import { rmSync } from 'node:fs';
+import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
+import { Ajv } from 'ajv';
+import { parseAllDocuments } from 'yaml';
+import { schemasDir } from '../../engine/paths.js';
+import { sharedPath } from '../support/shared.js';
 import { defaultCatalog } from '../../cli/catalog.js';
 import { resolveReferences } from '../../engine/resolve.js';
 import type { Diagnostic, KindDef } from '../../engine/types.js';
@@ -38,6 +42,18 @@ const lic = (name: string, spec: string) => `---\napiVersion: einklang/v1\nkind:
 const codesAt = (ds: Diagnostic[]) => ds.map((d) => `${d.code}@${d.pos?.line}:${d.pos?.col}`);
 
 describe('License and LicenseServer kinds', () => {
+  it("DESIGN.md's pinned example fits the schemas as written (its fingerprint placeholder aside)", () => {
+    const block = [...readFileSync(sharedPath('DESIGN.md'), 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).find((b) => /^kind: LicenseServer$/m.test(b));
+    assert.ok(block, 'DESIGN.md has the license example');
+    const docs = parseAllDocuments(block.replace('"AB:CD:..."', `"${'AB:'.repeat(31)}CD"`)).map((d) => d.toJS());
+    assert.deepEqual(docs.map((d) => d.kind), ['LicenseServer', 'License']);
+    for (const d of docs) {
+      const { $schema: _s, ...schema } = JSON.parse(readFileSync(join(schemasDir, 'licenses', `${d.kind}.schema.json`), 'utf8'));
+      const validate = new Ajv({ strict: false }).compile(schema);
+      assert.ok(validate(d.spec), `${d.kind}: ${JSON.stringify(validate.errors)}`);
+    }
+  });
+
   it('a valid pool validates', async () => {
     assert.deepEqual(await diagnostics(lic('office', '{ server: snipeit, name: "Microsoft 365 A3", seats: 300, expires: "2027-07-31", manufacturer: Microsoft, category: Office }')), []);
   });
