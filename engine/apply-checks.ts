@@ -63,7 +63,7 @@ export async function repositoryRules(catalog: Catalog, plan: Plan, opts: { keys
   const cwd = opts.cwd ?? process.cwd();
   const names = Array.isArray(plan.environments) ? plan.environments.filter((n) => typeof n === 'string') : [];
   if (!names.length) return { refused: ['the plan names no environments'] };
-  const found = findEnvironments(names, cwd);
+  const found = findEnvironments(names, cwd, Array.isArray(plan.source?.paths) ? plan.source.paths : []);
   if (found.problems.length) return { refused: found.problems };
   const ws = await loadWorkspace(catalog, [...found.dirs.values()], { repositoryWide: false, singleZone: true, keysDir: opts.keysDir });
   if (hasErrors(ws.diagnostics)) {

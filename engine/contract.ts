@@ -197,9 +197,13 @@ export interface KindDef {
   /**
    * References to other resources: JSON pointer of the referring value and
    * the referenced kind and name. The engine turns them into dependency edges
-   * and diagnostics (dangling reference, cross-zone reference).
+   * and diagnostics (dangling reference, cross-zone reference, a kind no area
+   * registers). The referring resource is applied after the one it names,
+   * unless `reverse`: then the named one waits for the referring one (a
+   * license pool grows before the deployments it covers roll out, and a
+   * failed pool change holds them back).
    */
-  references?(res: Resource): { pointer: string; kind: string; name: string }[];
+  references?(res: Resource): { pointer: string; kind: string; name: string; reverse?: boolean }[];
   /**
    * Loads what `validate` needs, before the first resource of this kind is
    * validated (the CEL compiler for Policy). Called once per run, only when

@@ -157,6 +157,8 @@ export const PLAN_FORMAT_VERSION = 1;
 export interface PolicyViolation {
   address: string;
   message: string;
+  /** A specific diagnostic code (`E_LICENSE_SEATS`); default E_POLICY (mandatory) or W_POLICY (advisory). */
+  code?: string;
   pos?: SourcePos;
   /** Other resources involved (e.g. the administration VLAN a school subnet overlaps). */
   related?: { address: string; pos?: SourcePos }[];
@@ -169,6 +171,25 @@ export interface PolicyResult {
   violations: PolicyViolation[];
   /** Extra approvals this policy demands (destructive-change cap, emergency). */
   extraApprovals?: number;
+  /** License pools as the seat-compliance policy counted them (the markdown plan's license table). */
+  licenses?: LicenseUsage[];
+}
+
+/** One license pool in a plan: what it offers, what its server says is in use, what the plan's rollouts demand. */
+export interface LicenseUsage {
+  /** Address of the License resource. */
+  address: string;
+  /** The pool's name on its license server. */
+  pool: string;
+  seats: number;
+  /** Seats checked out on the license server (live), null when the pool does not exist there yet or was not read. */
+  assigned: number | null;
+  /** Distinct devices the pool's covered deployments and app assignments reach. */
+  demand: number;
+  /** True when part of the demand could not be counted (dynamic groups not read yet, assignments to all devices). */
+  demandIncomplete?: boolean;
+  /** `YYYY-MM-DD`, or null when the pool does not expire. */
+  expires: string | null;
 }
 
 export interface Approval {

@@ -63,8 +63,14 @@ export interface FoundEnvironments {
   problems: string[];
 }
 
-/** The folders of the named environments in the repository around `cwd`. */
-export function findEnvironments(names: string[], cwd = process.cwd()): FoundEnvironments {
+/**
+ * The folders of the named environments in the repository around `cwd`.
+ * Where a name occurs in several folders, `hints` (the plan's own paths,
+ * relative to `cwd`) may pick one of those real folders: which one only
+ * decides which manifests are compared with the plan's hash, never the rules
+ * (those come from the trusted revision by name).
+ */
+export function findEnvironments(names: string[], cwd = process.cwd(), hints: string[] = []): FoundEnvironments {
   const top = gitTopLevel(cwd);
   const root = top ?? resolve(cwd);
   const byName = new Map<string, string[]>();
@@ -81,8 +87,12 @@ export function findEnvironments(names: string[], cwd = process.cwd()): FoundEnv
   for (const n of names) {
     const found = byName.get(n) ?? [];
     if (found.length === 0) problems.push(`environment ${n} of the plan is not in this repository (${root})`);
-    else if (found.length > 1) problems.push(`environment ${n} is declared in more than one folder (${found.join(', ')})`);
-    else dirs.set(n, found[0]);
+    else if (found.length === 1) dirs.set(n, found[0]);
+    else {
+      const hinted = found.filter((d) => hints.some((h) => typeof h === 'string' && resolve(cwd, h) === d));
+      if (hinted.length === 1) dirs.set(n, hinted[0]);
+      else problems.push(`environment ${n} is declared in more than one folder (${found.join(', ')})`);
+    }
   }
   return { root, dirs, problems };
 }

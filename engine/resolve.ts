@@ -55,10 +55,16 @@ export function resolveReferences(resources: Resource[], kinds: (k: string) => K
       const to = byAddress.get(`${r.env}/${ref.kind}/${ref.name}`);
       if (to) {
         references.push({ from: r, pointer: ref.pointer, to });
-        graph.addEdge(r.address, to.address);
+        if (ref.reverse) graph.addEdge(to.address, r.address);
+        else graph.addEdge(r.address, to.address);
         continue;
       }
       const pos = positionOf(r, ref.pointer);
+      if (!kinds(ref.kind)) {
+        // e.g. a License covering a SoftwareDeployment before the software area is part of this build
+        diagnostics.push({ severity: 'error', code: 'E_REF_KIND_UNKNOWN', message: `${r.address} references ${ref.kind} ${JSON.stringify(ref.name)}, but this einklang has no kind ${ref.kind} (its area is not registered)`, pos });
+        continue;
+      }
       const other = (elsewhere.get(`${ref.kind}/${ref.name}`) ?? []).filter((x) => x.env !== r.env);
       const crossZone = other.find((x) => x.zone !== r.zone);
       if (crossZone) {

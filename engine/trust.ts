@@ -24,6 +24,7 @@ import type { Catalog, Resource, SourcePos, Zone } from './types.js';
 import { canonicalJson } from './hash.js';
 import { gitTopLevel } from './repository.js';
 import { loadWorkspace, type Workspace } from './workspace.js';
+import { loadText } from './load.js';
 
 export interface Trust {
   /** `git`: the rules come from `commit` (of `ref`); `working-tree`: no trusted revision exists here. */
@@ -139,42 +140,95 @@ export interface TrustedRules {
   resources: Resource[];
 }
 
-function rulesFrom(trust: Trust, all: Resource[], envNames: string[], zone: Zone | null): TrustedRules {
-  const environments = new Map<string, Resource>();
-  for (const r of all) if (r.kind === 'Environment' && (!zone || r.zone === zone)) environments.set(r.env, r);
-  const newEnvironments = envNames.filter((n) => !environments.has(n));
-  const scope = new Set(newEnvironments.length ? [...environments.keys()] : envNames);
-  const inRun = new Set(envNames);
+/**
+ * The trusted rules for the run's environments out of the trusted tree's
+ * environments. An environment is found by its name anywhere in the
+ * repository (a change cannot escape its rules by copying the environment
+ * into a new folder); where the trusted tree has one name in several folders,
+ * the one at the same place as the run's wins, else the strictest.
+ */
+function rulesFrom(trust: Trust, envs: { environment: Resource; resources: Resource[] }[], run: { name: string; place: string }[], zone: Zone | null, placeOf: (env: Resource) => string): TrustedRules {
+  const byName = new Map<string, { environment: Resource; resources: Resource[] }[]>();
+  for (const e of envs) if (!zone || e.environment.zone === zone) (byName.get(e.environment.env) ?? byName.set(e.environment.env, []).get(e.environment.env)!).push(e);
+  const required = (e: { environment: Resource }) => Number(e.environment.spec?.approvals?.required ?? 0);
+  const chosen = new Map<string, { environment: Resource; resources: Resource[] }>();
+  for (const [name, list] of byName) {
+    const here = run.find((e) => e.name === name);
+    const same = here && list.find((e) => placeOf(e.environment) === here.place);
+    chosen.set(name, same ?? list.reduce((x, y) => (required(y) > required(x) ? y : x)));
+  }
+  const envNames = run.map((e) => e.name);
+  const newEnvironments = envNames.filter((n) => !chosen.has(n));
+  // A new environment is approved by the reviewers of the zone's trusted environments.
+  const scope = newEnvironments.length ? [...chosen.values()] : envNames.map((n) => chosen.get(n)!).filter(Boolean);
+  const inRun = envNames.map((n) => chosen.get(n)).filter((e): e is { environment: Resource; resources: Resource[] } => !!e);
   return {
     trust,
     newEnvironments,
-    environments,
-    reviewers: all.filter((r) => r.kind === 'Reviewer' && scope.has(r.env) && (!zone || r.zone === zone)),
-    policies: all.filter((r) => r.kind === 'Policy' && inRun.has(r.env)),
-    resources: all.filter((r) => inRun.has(r.env)),
+    environments: new Map([...chosen].map(([n, e]) => [n, e.environment])),
+    reviewers: scope.flatMap((e) => e.resources.filter((r) => r.kind === 'Reviewer')),
+    policies: inRun.flatMap((e) => e.resources.filter((r) => r.kind === 'Policy')),
+    resources: inRun.flatMap((e) => e.resources),
   };
 }
 
+/** Every environment.yaml of `commit`: its path, and the name and zone it declares. */
+function trustedEnvironmentFiles(top: string, commit: string): { file: string; name: string; zone: unknown }[] {
+  let files: string[];
+  try {
+    files = execFileSync('git', ['ls-tree', '-r', '-z', '--name-only', commit], { cwd: top, stdio: ['ignore', 'pipe', 'ignore'], timeout: 10_000, maxBuffer: 256 * 1024 * 1024 })
+      .toString()
+      .split('\0')
+      .filter((f) => (f === 'environment.yaml' || f.endsWith('/environment.yaml')) && !f.split('/').some((seg) => seg === 'node_modules' || seg.startsWith('.')));
+  } catch {
+    return [];
+  }
+  if (!files.length) return [];
+  // One git process for all of them: `cat-file --batch` answers "<sha> blob <size>\n<content>\n" per line asked.
+  const out = execFileSync('git', ['cat-file', '--batch'], { cwd: top, input: files.map((f) => `${commit}:${f}`).join('\n') + '\n', stdio: ['pipe', 'pipe', 'ignore'], timeout: 30_000, maxBuffer: 256 * 1024 * 1024 });
+  const found: { file: string; name: string; zone: unknown }[] = [];
+  let at = 0;
+  for (const file of files) {
+    const nl = out.indexOf(0x0a, at);
+    const header = out.subarray(at, nl).toString();
+    const size = Number(header.split(' ')[2]);
+    if (!Number.isFinite(size)) break;
+    const text = out.subarray(nl + 1, nl + 1 + size).toString('utf8');
+    at = nl + 1 + size + 1;
+    const doc = loadText(text, file, '.').documents.find((d) => (d.value as { kind?: unknown })?.kind === 'Environment')?.value as { metadata?: { name?: unknown }; spec?: { zone?: unknown } } | undefined;
+    if (typeof doc?.metadata?.name === 'string') found.push({ file, name: doc.metadata.name, zone: doc.spec?.zone });
+  }
+  return found;
+}
+
+const parentOf = (p: string) => (p.includes('/') ? p.slice(0, p.lastIndexOf('/')) : '');
+
 /**
  * Loads the trusted rules for the run `ws`. For `working-tree` trust they
- * are the working tree's own (the plan says so). The temporary export is
- * removed before this returns.
+ * are the working tree's own (the plan says so). Only the trusted
+ * environments that matter are loaded: those with the run's names, and when
+ * the run has a new one, the zone's others (its strictest rule and
+ * reviewers). The temporary export is removed before this returns.
  */
 export async function loadTrustedRules(catalog: Catalog, trust: Trust, ws: Workspace): Promise<TrustedRules> {
-  const envNames = ws.envs.map((e) => e.name);
-  if (trust.source === 'working-tree' || !trust.commit) return rulesFrom(trust, ws.repository, envNames, ws.zone);
   const top = gitTopLevel(ws.folders[0]?.dir ?? process.cwd());
+  const placeIn = (base: string) => (env: Resource) => relative(base, env.dir);
+  const run = ws.envs.map((e) => ({ name: e.name, place: top ? relative(top, e.environment.dir) : e.environment.dir }));
+  if (trust.source === 'working-tree' || !trust.commit) return rulesFrom(trust, ws.envs, run, ws.zone, placeIn(top ?? '/'));
   if (!top) throw new TrustError('the trusted revision needs a git repository');
-  const roots = [...new Set(ws.folders.map((f) => f.root))].map((r) => relative(top, r));
-  if (roots.some((r) => r.startsWith('..'))) throw new TrustError('the environments lie outside the git repository');
+  const all = trustedEnvironmentFiles(top, trust.commit);
+  const names = new Set(run.map((e) => e.name));
+  let wanted = all.filter((f) => names.has(f.name));
+  if ([...names].some((n) => !wanted.some((f) => f.name === n))) wanted = all.filter((f) => names.has(f.name) || f.zone === ws.zone);
+  if (!wanted.length) return rulesFrom(trust, [], run, ws.zone, placeIn(top));
   const tmp = mkdtempSync(join(tmpdir(), 'einklang-trusted-'));
   try {
-    await exportTree(top, trust.commit, roots, tmp);
-    const trustedRoots = roots.map((r) => join(tmp, r));
-    const present = trustedRoots.filter((r) => existsSync(r));
-    if (!present.length) return rulesFrom(trust, [], envNames, ws.zone);
+    // Export whole environment roots: profiles live beside the environment folders.
+    const envDirs = [...new Set(wanted.map((f) => parentOf(f.file)))];
+    await exportTree(top, trust.commit, [...new Set(envDirs.map(parentOf))], tmp);
+    const present = envDirs.map((d) => join(tmp, d)).filter((d) => existsSync(d));
     const trusted = await loadWorkspace(catalog, present, { repositoryWide: false });
-    return rulesFrom(trust, trusted.resources, envNames, ws.zone);
+    return rulesFrom(trust, trusted.envs, run, ws.zone, placeIn(tmp));
   } finally {
     rmSync(tmp, { recursive: true, force: true });
   }

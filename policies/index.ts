@@ -30,6 +30,8 @@
  *   builtin/destructive-change-cap  advisory   plan only; too many deletes -> extraApprovals: 1
  *   builtin/network-risk            advisory   plan only; management VLAN taken off a port, deleted, or a VLAN
  *                                              deleted while ports use it -> extraApprovals: 1
+ *   builtin/license-seats           mandatory  plan only; seat demand above a pool's seats, expired pools in use (license-seats.ts)
+ *   builtin/license-warnings        advisory   plan only; pools expiring within 60 days, seats below those checked out
  * Environment `Policy` resources get the name of their address (`school-a/Policy/no-telnet`).
  * CEL library: see policies/cel.ts (cel-js in production, bufbuild selectable).
  */
@@ -37,6 +39,7 @@ import type { Change, Diagnostic, ObservedObject, PolicyResult, Resource } from 
 import { DEFAULT_CEL_ENGINE, type CelEngineName } from './cel.js';
 import { destructiveCapPolicy } from './destructive.js';
 import { networkRiskPolicy, NETWORK_RISK } from './network-risk.js';
+import { LICENSE_SEATS, licensePolicies } from './license-seats.js';
 import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, rulesNeedCel, type RuleDef } from './rules.js';
 import { literalSecretsPolicy } from './secrets.js';
 import { separationPolicies } from './separation.js';
@@ -120,6 +123,7 @@ export function evaluatePlanPolicies(input: PlanPolicyInput): PolicyResult[] {
     ...(input.validated ?? validateStage(p)),
     ...guarded('builtin/destructive-change-cap', 'advisory', () => [destructiveCapPolicy(p.zoneResources, changes, p.ctx.byAddress())]),
     ...guarded(NETWORK_RISK, 'advisory', () => [networkRiskPolicy(p.zoneResources, changes, p.ctx.byAddress())]),
+    ...guarded(LICENSE_SEATS, 'mandatory', () => licensePolicies({ zoneResources: p.zoneResources, changes, observed: arr(input.observed) })),
     ...guarded('policies', 'mandatory', () => evaluateChangeRules(p.defs, p.zoneResources, changes, p.ctx, p.engine)),
   ];
 }
@@ -158,7 +162,7 @@ export function policyDiagnostics(results: PolicyResult[]): Diagnostic[] {
     for (const v of r.violations) {
       out.push({
         severity: r.enforcement === 'mandatory' ? 'error' : 'warning',
-        code: r.enforcement === 'mandatory' ? 'E_POLICY' : 'W_POLICY',
+        code: v.code ?? (r.enforcement === 'mandatory' ? 'E_POLICY' : 'W_POLICY'),
         message: `[${r.name}] ${v.address}: ${v.message}`,
         pos: v.pos,
       });

@@ -4,7 +4,7 @@
  * MAX_MARKDOWN characters however large the plan (what does not fit is
  * counted and the reader is pointed to the JSON plan).
  */
-import type { Change, Plan } from '../types.js';
+import type { Change, LicenseUsage, Plan } from '../types.js';
 import { actionSymbol, actionWord, fieldName, fmtValue, isRiskPolicy, isTextBlock, riskApprovals, riskFlags, summaryLine, unifiedDiff } from './common.js';
 import { htmlText, mdCode, mdFence as fence, mdText as esc, visibleDeep } from './escape.js';
 import { governanceLines, trustLine } from './governance.js';
@@ -22,6 +22,23 @@ function changeBlock(c: Change): string {
   }
   if (plain.length) lines.push('', fence(plain.join('\n')));
   return lines.join('\n');
+}
+
+/** Rows of the license table at most; pools over their seats come first. */
+const MAX_LICENSE_ROWS = 50;
+
+/** The license pools of the plan: seats, seats checked out on the server, the plan's demand, expiry. */
+function licenseTable(pools: LicenseUsage[], hint: string): string[] {
+  const over = (p: LicenseUsage) => p.demand > p.seats;
+  const rows = [...pools].sort((a, b) => Number(over(b)) - Number(over(a)) || a.address.localeCompare(b.address));
+  const out = ['', '| license pool | seats | assigned (server) | demand (plan) | expires |', '|---|---:|---:|---:|---|'];
+  for (const p of rows.slice(0, MAX_LICENSE_ROWS)) {
+    const demand = `${p.demandIncomplete ? '≥ ' : ''}${p.demand}${over(p) ? ' ❌' : ''}`;
+    // Seats, counts and the ISO date are numbers and validated dates; the pool's name is a manifest string.
+    out.push(`| ${esc(p.pool)} (${mdCode(p.address)}) | ${p.seats} | ${p.assigned ?? '–'} | ${demand} | ${p.expires ?? 'never'} |`);
+  }
+  if (rows.length > MAX_LICENSE_ROWS) out.push('', `_${rows.length - MAX_LICENSE_ROWS} more license pool(s) are in ${esc(hint)}._`);
+  return out;
 }
 
 export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'plan' | 'drift' } = {}): string {
@@ -53,8 +70,10 @@ export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'pla
   if (failed.length) {
     head.push('', '| policy | enforcement | violations |', '|---|---|---:|');
     for (const p of failed) head.push(`| ${esc(p.name)} | ${esc(p.enforcement)} | ${p.violations.length} |`);
-    for (const p of failed.filter((f) => !isRiskPolicy(f))) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}** ${mdCode(v.address)}: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
+    for (const p of failed.filter((f) => !isRiskPolicy(f))) for (const v of p.violations.slice(0, 20)) head.push(`- **${esc(p.name)}**${v.code && /^[A-Z][A-Z0-9_]*$/.test(v.code) ? ` ${v.code}` : ''} ${mdCode(v.address)}: ${esc(v.message)}${v.pos ? ` (${esc(v.pos.file)}:${v.pos.line}:${v.pos.col})` : ''}`);
   }
+  const pools = plan.policy.flatMap((p) => p.licenses ?? []);
+  if (pools.length) head.push(...licenseTable(pools, hint));
   head.push('');
   let out = head.join('\n');
   const byTarget = new Map<string, Change[]>();

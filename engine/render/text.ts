@@ -62,7 +62,7 @@ export function renderText(raw: Plan, opts: TextOptions = {}): string {
   for (const p of plan.policy) {
     if (p.passed || isRiskPolicy(p)) continue;
     const tag = p.enforcement === 'mandatory' ? c('red', 'policy violation (mandatory)') : c('yellow', 'policy advisory');
-    for (const v of p.violations) out.push(`  ${tag} ${p.name}: ${v.address}: ${v.message}${v.pos ? ` (${v.pos.file}:${v.pos.line}:${v.pos.col})` : ''}`);
+    for (const v of p.violations) out.push(`  ${tag} ${v.code ? `${v.code} ` : ''}${p.name}: ${v.address}: ${v.message}${v.pos ? ` (${v.pos.file}:${v.pos.line}:${v.pos.col})` : ''}`);
     if (p.extraApprovals) out.push(`  ${tag} ${p.name}: needs ${p.extraApprovals} extra approval(s)`);
   }
   if (!plan.changes.length && !plan.errored.length) {
