@@ -83,8 +83,12 @@ export function automaticRuleRows(): Record<string, unknown>[] {
   ];
 }
 
+/** The volatile statistics fields of Alias.xml, in model order (between categories and description). */
+const ALIAS_STATS = ['current_items', 'last_updated', 'eval_nomatch', 'eval_match', 'in_block_p', 'in_block_b', 'in_pass_p', 'in_pass_b', 'out_block_p', 'out_block_b', 'out_pass_p', 'out_pass_b'];
+
 export function aliasRow(uuid: string, a: Fields): Record<string, unknown> {
-  const stats = { current_items: String(a.content.split('\n').filter(Boolean).length), last_updated: '', eval_nomatch: '0', eval_match: '0', in_block_p: '0', in_block_b: '0', in_pass_p: '0', in_pass_b: '0', out_block_p: '0', out_block_b: '0', out_pass_p: '0', out_pass_b: '0' };
+  const stats: Record<string, string> = Object.fromEntries(ALIAS_STATS.map((k) => [k, k === 'last_updated' ? '' : '0']));
+  stats.current_items = String(a.content.split('\n').filter(Boolean).length);
   return {
     uuid,
     enabled: a.enabled,
@@ -144,8 +148,12 @@ export function aliasView(a: Fields, model: OpnsenseModel): Record<string, unkno
   const content: Record<string, unknown> = {};
   for (const e of a.content.split('\n').filter(Boolean)) content[e] = { value: e, selected: 1, description: '' };
   for (const x of model.config.aliases.values()) if (!(x.name in content)) content[x.name] = { selected: 0, value: x.name, description: x.description };
+  const { description, ...fields } = a;
+  const stats = Object.fromEntries(ALIAS_STATS.map((k) => [k, '']));
   return {
-    ...a,
+    ...fields,
+    ...stats,
+    description,
     type: options(Object.fromEntries(ALIAS_TYPES.map((t) => [t, ALIAS_TYPE_LABELS[t]])), [a.type]),
     proto: options({ IPv4: 'IPv4', IPv6: 'IPv6' }, a.proto.split(',')),
     interface: options({ '': 'None', ...Object.fromEntries(model.o.interfaces.map((i) => [i, interfaceLabel(i)])) }, [a.interface]),
