@@ -288,8 +288,15 @@ export async function applyFirewallTransaction(s: FirewallSession, changes: Chan
   }
   const ops = ordered(changes);
   const touched: Touched = { rules: ops.some((o) => o.change.kind === 'FirewallRule'), aliases: ops.some((o) => o.change.kind === 'FirewallAlias') };
-  const before = await takeSnapshot(s.api);
-  const revision = s.rollbackApi && touched.rules ? await savepoint(s) : undefined;
+  let before: Snapshot;
+  let revision: string | undefined;
+  try {
+    before = await takeSnapshot(s.api);
+    revision = s.rollbackApi && touched.rules ? await savepoint(s) : undefined;
+  } catch (e) {
+    if ((e as DriverError).opts?.code === 'E_NO_ROLLBACK') throw e;
+    throw new DriverError(`${s.target}: preparing the transaction failed (${message(e)}); nothing was changed`, { code: (e as DriverError).opts?.code });
+  }
 
   try {
     await stage(s.api, ops, before);
