@@ -58,6 +58,8 @@ export type PortToken = { kind: 'port'; range: [number, number] } | { kind: 'ser
 export function classifyPort(value: string): PortToken {
   const range = portRange(value);
   if (range) return { kind: 'port', range };
+  const colon = /^(\d+):(\d+)$/.exec(value);
+  if (colon) return { kind: 'invalid', reason: `"${value}" is not a port; write a range as ${colon[1]}-${colon[2]}` };
   if (/^\d/.test(value)) return { kind: 'invalid', reason: `"${value}" is not a port (1-65535) or a range low-high with low < high` };
   const known = WELL_KNOWN_PORTS[value];
   if (known !== undefined) return { kind: 'service', port: known };
