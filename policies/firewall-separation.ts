@@ -174,7 +174,7 @@ function violation(p: Rule, exposed: AddressSet, reached: Network[], destination
     address: r.address,
     message:
       `pass rule on firewall ${s.firewall} (interface ${list(s.interface).join(',')}, ${s.direction ?? 'in'}, sequence ${s.sequence}) lets traffic into the ${ZONE_NAME[other]}: ` +
-      `its destination reaches ${exposed.describe()}${unresolved}, which is ${names.join('; ')}${more}, and no earlier block rule on the same interface covers it — ` +
+      `its destination includes ${exposed.describe()}${unresolved}, part of ${names.join('; ')}${more}, and no earlier block rule on the same interface covers it — ` +
       `put a block of those networks before it`,
     pos,
     related,

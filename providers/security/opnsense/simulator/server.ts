@@ -19,6 +19,9 @@
  *   and its revision-precision defect;
  * - a firmware switch: "26.1" offers savepoint/cancelRollback/revert,
  *   "26.7" answers them 404 and ignores a revision on apply;
+ * - what is applied, not only staged: GET /api/diagnostics/firewall/list_rule_ids
+ *   lists the running rules' labels and descriptions in pf's order
+ *   (`{"items":[{"id","descr"}]}`, Diagnostics\Api\FirewallController::listRuleIdsAction);
  * - a packet filter in front (simulator/management.ts): after an apply that
  *   cuts the management path, new connections are dropped (block) or reset
  *   (reject); open ones keep working.
@@ -228,6 +231,11 @@ export async function startOpnsenseSim(o: OpnsenseSimOptions): Promise<RunningOp
         return jsonResponse(200, { total: rows.length, rowCount: -1, current: 1, rows });
       }
       if (where === 'core/Firmware' && cmd === 'status') return jsonResponse(200, firmwareStatus(firmware));
+      if (where === 'diagnostics/Firewall' && cmd === 'listruleids') {
+        // Diagnostics\Api\FirewallController::listRuleIdsAction: `filter list rule_ids` of the RUNNING ruleset, in pf's order
+        if (req.method !== 'GET') return jsonResponse(200, { items: [] });
+        return jsonResponse(200, { items: runningRuleIds(model) });
+      }
       if (where === 'core/Backup' && cmd === 'backups') {
         if (args[0] !== 'this') return jsonResponse(200, { items: [] });
         const items = model.backups.map((b) => ({ time: b.time, time_iso: new Date(Number(b.time) * 1000).toISOString(), description: '/api/firewall/filter/savepoint made changes', username: 'root@127.0.0.1', filesize: 40000, id: b.id }));
@@ -267,6 +275,12 @@ export async function startOpnsenseSim(o: OpnsenseSimOptions): Promise<RunningOp
       await sim.stop();
     },
   };
+}
+
+/** The labels pf has loaded: the automatic rules' hashes, then the enabled MVC rules by uuid in evaluation order. */
+function runningRuleIds(model: OpnsenseModel): { id: string; descr: string }[] {
+  const mvc = [...model.running.rules].filter(([, r]) => r.enabled === '1').sort(([, a], [, b]) => sortOrder(a).localeCompare(sortOrder(b)));
+  return [{ id: '02f4bab031b57d1e30553ce08e0ec131', descr: 'Default deny / state violation rule' }, ...mvc.map(([id, r]) => ({ id, descr: r.description }))];
 }
 
 /** The aliases every OPNsense has (alias_export.json, 26.7 fw-alias__search.json): ids are their names. */
