@@ -7,9 +7,9 @@
  * firewall as it was, and what reads report.
  */
 import assert from 'node:assert/strict';
-import type { Change, Resource, TargetSpec } from '../../engine/types.js';
+import type { Change, Resource, TargetSpec, TransactionWriter } from '../../engine/types.js';
 import { DriverError, objectKey } from '../../engine/types.js';
-import { changeFor } from '../../engine/plan.js';
+import { changeFor, prunedChange } from '../../engine/plan.js';
 import { expandAll } from '../../engine/targets.js';
 import { Secrets } from '../../engine/secrets.js';
 import { defaultCatalog } from '../../cli/catalog.js';
@@ -154,9 +154,23 @@ describe('opnsense driver: transactions', function () {
     assert.match(error!.message, /lost its access after applying.*rolled back its filter rules by itself \(savepoint [\d.]+\).*rolled back/);
     assert.ok(Date.now() - t0 >= 400, 'waited for the firewall\'s own timer');
     assert.ok(!posts(sim, from).some((p) => p.includes('/revert/')), 'einklang did not revert: the firewall did');
-    assert.ok(!posts(sim, from).some((p) => p.includes('cancelRollback')), 'and did not cancel the rollback');
     assert.equal(sim.model.syslog.length, 0, 'the timer found its backup');
     assert.deepEqual(modelSnapshot(sim), before, 'rules (by the firewall) and aliases (by einklang) as before');
+  });
+
+  it('a management check that fails while the firewall still answers: einklang reverts at once and leaves no rollback timer armed', async () => {
+    sim = await startSim({ rollbackWindowMs: 20_000 });
+    const target = firewallTarget(sim, {}, { timeoutSeconds: 1, rollbackWaitSeconds: 10 });
+    const before = modelSnapshot(sim);
+    const changes = await plan(target, manifest());
+    const w = await driver.connectWriter(target);
+    sim.sim.faults.add({ kind: 'drop' }, { match: { method: 'GET', path: '/api/core/firmware/status' } }); // the check's connection dies
+    const error = await (w.mode === 'transaction' ? w.applyTransaction(changes) : Promise.resolve()).then(() => undefined, (e: DriverError) => e);
+    await w.close();
+    assert.equal(error?.opts.rolledBack, true, error?.message);
+    assert.match(error!.message, /einklang reverted the filter rules to savepoint [\d.]+ when the firewall answered again and einklang restored the aliases: rolled back/);
+    assert.equal(sim.model.timers.size, 0, 'the timer would revert a later change');
+    assert.deepEqual(modelSnapshot(sim), before);
   });
 
   it('26.7: the plan warns, and apply refuses without allowWithoutRollback before sending anything', async () => {
@@ -212,6 +226,37 @@ describe('opnsense driver: transactions', function () {
     }
     assert.ok(steps.length >= 9, `every write of the transaction was made to fail once (${steps.length})`);
     assert.deepEqual(await plan(target, manifest()), []);
+  });
+
+  it('prunes unmanaged rules and aliases (the rules first); pruning the rule einklang comes in by is rolled back', async () => {
+    sim = await startSim({ rollbackWindowMs: 300 });
+    const target = firewallTarget(sim, { prune: true }, { timeoutSeconds: 1, rollbackWaitSeconds: 10 });
+    const fw = testResource('conf', 'Firewall', 'fw', { prune: true, connection: {} });
+    // by hand on the firewall: an alias and a rule that uses it
+    const handAlias = '7d1c0c39-6f55-4c2b-9a3b-1d2e3f405162';
+    const handRule = '8e2d1d4a-7066-4d3c-8b4c-2e3f40516273';
+    assert.equal(sim.model.setAlias(handAlias, { name: 'alt_netz', type: 'network', content: '10.7.0.0/16', description: 'von Hand' }).result, 'saved');
+    assert.equal(sim.model.setRule(handRule, { interface: 'lan', action: 'pass', source_net: 'alt_netz', sequence: '500', description: 'von Hand' }).result, 'saved');
+    sim.model.reconfigure();
+    sim.model.apply();
+    const pruneAll = async (keep: (id: string) => boolean) => {
+      const w = await driver.connectWriter(target);
+      try {
+        const read = await w.read([]);
+        const changes = read.unmanaged!.filter((u) => !keep(u.id)).map((u) => prunedChange(u, fw));
+        return await (w as TransactionWriter).applyTransaction(changes).then(() => undefined, (e: DriverError) => e);
+      } finally {
+        await w.close();
+      }
+    };
+    assert.equal(await pruneAll((id) => id === sim.managementRuleUuid), undefined);
+    assert.ok(!sim.model.config.rules.has(handRule) && !sim.model.running.rules.has(handRule));
+    assert.ok(![...sim.model.config.aliases.values()].some((a) => a.name === 'alt_netz'), 'the alias went after the rule that used it');
+    const before = modelSnapshot(sim);
+    const e = await pruneAll(() => false);
+    assert.equal(e?.opts.rolledBack, true, e?.message);
+    assert.match(e!.message, /rolled back its filter rules by itself/);
+    assert.deepEqual(modelSnapshot(sim), before, 'the management rule is back');
   });
 
   it('reads in three GETs, reports unmanaged rules and aliases, never the firewall\'s own', async () => {

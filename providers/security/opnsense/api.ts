@@ -37,7 +37,8 @@ export function opnsenseClient(c: OpnsenseConnection, o: ClientOptions): ApiClie
     envelope: resultFailedEnvelope,
     timeoutMs: o.timeoutMs,
     log: o.log,
-    // an appliance: few connections; OPNsense publishes no rate limit (research: UNVERIFIED), so only a run cap
+    // an appliance: few connections. OPNsense publishes no API rate limit (research/opnsense.md: "none found.
+    // UNVERIFIED"; a search of the public issue corpus for OPNsense API throttling found none either), so only a run cap
     maxSockets: 2,
     retry: o.attempts ? { maxAttempts: o.attempts } : undefined,
     budget: { maxTotal: 50_000 },

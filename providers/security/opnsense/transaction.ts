@@ -246,17 +246,25 @@ async function recover(s: FirewallSession, before: Snapshot, touched: Touched, r
       );
     }
     s.reconnect();
+    let byItself = false;
     try {
+      const now = await takeSnapshot(s.api);
+      byItself = !describeDifference({ rules: before.rules, aliases: new Map() }, { rules: now.rules, aliases: new Map() });
+      // Back before the timer fired (the check failed for another reason): revert now, and never leave
+      // the timer armed — it would revert a later change to this savepoint.
+      if (!byItself) await s.api.revert(revision);
+      await s.api.cancelRollback(revision).catch(() => undefined);
       await restoreStaged(s.api, before);
       await activate(s.api, touched);
       await verifyRestored(s, before);
     } catch (e) {
-      throw new DriverError(`${s.target}: einklang lost its access after applying (${why}); the firewall rolled back its filter rules by itself, but restoring the aliases failed: ${message(e)}`, { code: 'E_ROLLBACK_INCOMPLETE', rolledBack: false });
+      throw new DriverError(`${s.target}: einklang lost its access after applying (${why}); the firewall answers again, but restoring its previous state failed: ${message(e)}`, { code: 'E_ROLLBACK_INCOMPLETE', rolledBack: false });
     }
-    throw new DriverError(
-      `${s.target}: einklang lost its access after applying (${why}); the firewall rolled back its filter rules by itself (savepoint ${revision}) and einklang restored the aliases: rolled back, the firewall is as before`,
-      { code: code ?? 'E_MANAGEMENT_LOST', rolledBack: true },
-    );
+    const rules = byItself ? `the firewall rolled back its filter rules by itself (savepoint ${revision})` : `einklang reverted the filter rules to savepoint ${revision} when the firewall answered again`;
+    throw new DriverError(`${s.target}: einklang lost its access after applying (${why}); ${rules} and einklang restored the aliases: rolled back, the firewall is as before`, {
+      code: code ?? 'E_MANAGEMENT_LOST',
+      rolledBack: true,
+    });
   }
   try {
     if (revision) {
