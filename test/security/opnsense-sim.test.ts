@@ -8,7 +8,9 @@
  */
 import assert from 'node:assert/strict';
 import { request } from 'node:https';
-import { corpusJson, corpusJsonFiles } from '../support/shared.js';
+import { readFileSync } from 'node:fs';
+import { corpusJson, corpusJsonFiles, corpusPath } from '../support/shared.js';
+import { ALIAS_DEFAULTS, RULE_DEFAULTS } from '../../providers/security/opnsense/simulator/model.js';
 import type { RunningOpnsenseSim } from '../../providers/security/opnsense/simulator/server.js';
 import { API_KEY, API_SECRET, startSim } from './helpers.js';
 
@@ -73,6 +75,25 @@ describe('OPNsense simulator', function () {
       assert.equal(row.prio_group, '200000');
       assert.deepEqual(keysOf(row.alias_meta_destination_port[0]), keysOf(realRow.alias_meta_destination_port[0]));
       assert.equal(row.alias_meta_destination_port[0].isAlias, true);
+    });
+
+    it('keeps the fields and defaults of the rule and alias models (models/26.1.11/Filter.xml, Alias.xml)', () => {
+      /** Child elements of the first `<tag type=...>` block and their <Default>, from the model XML. */
+      const fields = (file: string, container: string) => {
+        const xml = readFileSync(corpusPath('opnsense', 'models', '26.1.11', file), 'utf8');
+        const start = xml.indexOf(`<${container} type=`);
+        const body = xml.slice(xml.indexOf('>', start) + 1, xml.indexOf(`</${container}>`, start));
+        const out: Record<string, string> = {};
+        const re = /<([A-Za-z0-9_-]+)(?: [^>]*)?(\/>|>([\s\S]*?)<\/\1>)/g;
+        for (const m of body.matchAll(re)) out[m[1]] = /<Default>([^<]*)<\/Default>/.exec(m[3] ?? '')?.[1] ?? '';
+        return out;
+      };
+      const filter = fields('Filter.xml', 'rule');
+      assert.deepEqual(Object.keys(RULE_DEFAULTS), Object.keys(filter), 'the same rule fields in model order');
+      for (const [k, d] of Object.entries(filter)) if (d !== '') assert.equal(RULE_DEFAULTS[k], d, `default of ${k}`);
+      const alias = fields('Alias.xml', 'alias');
+      assert.deepEqual(Object.keys(ALIAS_DEFAULTS).filter((k) => !(k in alias)), [], 'no alias field the model lacks');
+      assert.deepEqual(Object.keys(alias).filter((k) => !(k in ALIAS_DEFAULTS) && !/^(current_items|last_updated|eval_|in_|out_)/.test(k)), [], 'every non-volatile alias field');
     });
 
     it('getRule without a uuid: the template of a 26.1.9 appliance (option maps with selected, plain categories)', async () => {
