@@ -14,6 +14,7 @@
  *   policies  built-in policies over generated resources (bench/policies.ts, benchPolicies)
  *   kit       the provider kit's HTTPS client, paging, JSON-RPC and budget on its simulator (bench/kit.ts)
  *   snipeit   500 license pools on a lab Snipe-IT: plan, apply under its throttle, seat policies (bench/snipeit.ts)
+ *   opnsense  simulated OPNsense firewalls: plan, apply, no-op plan, requests per read, lockout recovery (bench/opnsense.ts)
  * The last three are wired in bench/cases.ts; a case whose module is not
  * there (yet) is reported as not available.
  */
@@ -22,12 +23,13 @@ import { packageRoot } from '../engine/paths.js';
 import { benchSsh } from './ssh.js';
 import { benchKit } from './kit.js';
 import { benchSnipeit } from './snipeit.js';
+import { benchOpnsense } from './opnsense.js';
 import { networkCase, policiesCase, winrmCase } from './cases.js';
 import { cleanupAll, installCleanupHandlers, printReport, type BenchReport } from './harness.js';
 
 const HELP = `npm run bench -- [options]
 
-  --case NAME        ssh | network | winrm | policies | kit | snipeit | all (default all)
+  --case NAME        ssh | network | winrm | policies | kit | snipeit | opnsense | all (default all)
   --hosts N          ssh: sshd hosts (default 10)
   --files N          ssh: File resources per host (default 10)
   --runs N           einklang runs per measurement, median reported (default 5)
@@ -36,6 +38,9 @@ const HELP = `npm run bench -- [options]
   --winrm-hosts N    winrm: simulated Windows hosts (default 50)
   --winrm-transport T  winrm: https (default; pinned certificate) or http (NTLM-sealed messages)
   --resources N      policies: generated resources (default 200000)
+  --firewalls N      opnsense: simulated firewalls (default 95, one per school)
+  --fw-rules N       opnsense: rules per firewall (default 20)
+  --fw-window S      opnsense: the lockout case's rollback window in seconds (default 5; the real one is 60)
 `;
 
 const { values } = parseArgs({
@@ -49,6 +54,9 @@ const { values } = parseArgs({
     'winrm-hosts': { type: 'string', default: '50' },
     'winrm-transport': { type: 'string', default: 'https' },
     resources: { type: 'string', default: '200000' },
+    firewalls: { type: 'string', default: '95' },
+    'fw-rules': { type: 'string', default: '20' },
+    'fw-window': { type: 'string', default: '5' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -74,6 +82,7 @@ const CASES: Record<string, () => Promise<BenchReport>> = {
   policies: () => policiesCase(int('resources')),
   kit: () => benchKit(int('runs')),
   snipeit: () => benchSnipeit(int('runs')),
+  opnsense: () => benchOpnsense(int('firewalls'), int('fw-rules'), int('runs'), int('fw-window')),
 };
 
 async function main(): Promise<number> {

@@ -29,6 +29,8 @@ const LAB_SECRETS: Record<string, string> = {
   EINKLANG_SECRET_ADMINISTRATION_WINDOWS_ADMIN_PASSWORD: 'Lab-Windows-Passw0rd!',
   EINKLANG_SECRET_SCHOOL_SNIPEIT_TOKEN: 'lab-snipeit-token-schulen',
   EINKLANG_SECRET_ADMINISTRATION_SNIPEIT_TOKEN: 'lab-snipeit-token-verwaltung',
+  EINKLANG_SECRET_SCHOOL_OPN_KEY: 'lab-opnsense-key',
+  EINKLANG_SECRET_SCHOOL_OPN_SECRET: 'lab-opnsense-secret',
 };
 
 const ZONES: { zone: string; envs: string[] }[] = [

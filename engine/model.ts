@@ -105,6 +105,12 @@ export interface ReadResult {
    * were not requested: candidates for prune, import and the unmanaged report.
    */
   unmanaged?: LiveObject[];
+  /**
+   * What the plan must tell the reviewer about how this target's changes
+   * would be applied, learnt while reading (a firewall firmware without a
+   * rollback API). Shown as plan warnings when the target has changes.
+   */
+  warnings?: string[];
 }
 
 export function objectKey(kind: string, id: string): string {

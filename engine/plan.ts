@@ -281,6 +281,12 @@ export async function computePlan(ws: Workspace, opts: PlanOptions): Promise<Pla
     c.diff = c.diff.map((f) => ({ ...f, before: opts.secrets.scrubDeep(f.before) }));
   }
   for (const e of errored) e.message = opts.secrets.scrub(e.message);
+  // What a driver learnt about how it would apply (no rollback on this firmware, ...), for targets that have changes.
+  for (const t of readable) {
+    const res = results.get(t.address);
+    if (!res || res instanceof Error || !changes.some((c) => c.target === t.address)) continue;
+    for (const w of res.warnings ?? []) warnings.push({ severity: 'warning', code: 'W_TARGET', message: opts.secrets.scrub(`${t.address}: ${w}`), pos: targetByAddress.get(t.address)!.pos });
+  }
   changes.sort((a, b) => a.address.localeCompare(b.address));
 
   const count = (pred: (c: Change) => boolean) => changes.filter(pred).length;

@@ -25,6 +25,7 @@
  * Built-in policies (on by default; result names):
  *   builtin/zone-separation         mandatory  school vs administration: shared management address, overlapping Vlan subnets
  *   builtin/environment-separation  advisory   the same between environments of one zone (school vs school)
+ *   builtin/firewall-separation     mandatory  no firewall pass rule of one zone into the other's networks unless an earlier block covers it
  *   builtin/no-literal-secrets      mandatory  secret-named fields must be exactly ${secret:NAME}
  *   builtin/hostname-naming         mandatory  CEL; Windows / linuxmuster host names <= 15 lowercase chars
  *   builtin/destructive-change-cap  advisory   plan only; too many deletes -> extraApprovals: 1
@@ -43,6 +44,7 @@ import { LICENSE_SEATS, licensePolicies } from './license-seats.js';
 import { builtinRuleDefs, CelContext, evaluateChangeRules, evaluateResourceRules, policyResourceDefs, rulesNeedCel, type RuleDef } from './rules.js';
 import { literalSecretsPolicy } from './secrets.js';
 import { separationPolicies } from './separation.js';
+import { firewallSeparationPolicy } from './firewall-separation.js';
 import { posAt, where } from './util.js';
 
 export { celCompileError, DEFAULT_CEL_ENGINE, loadCel, type CelEngineName } from './cel.js';
@@ -101,6 +103,7 @@ function prepare(input: ValidatePolicyInput): Prepared {
 function validateStage(p: Prepared): PolicyResult[] {
   return [
     ...guarded('builtin/zone-separation', 'mandatory', () => separationPolicies(p.resources, p.zoneResources)),
+    ...guarded('builtin/firewall-separation', 'mandatory', () => [firewallSeparationPolicy(p.resources, p.zoneResources)]),
     ...guarded('builtin/no-literal-secrets', 'mandatory', () => [literalSecretsPolicy(p.zoneResources)]),
     ...guarded('policies', 'mandatory', () => evaluateResourceRules(p.defs, p.zoneResources, p.ctx, p.engine)),
   ];

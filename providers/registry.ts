@@ -8,8 +8,9 @@ import type { DriverEntry, KindDef } from '../engine/contract.js';
 import * as servers from './servers/index.js';
 import * as network from './network/index.js';
 import * as licenses from './licenses/index.js';
+import * as security from './security/index.js';
 
-const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, licenses];
+const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, security, licenses];
 
 export const providerKinds: KindDef[] = areas.flatMap((a) => a.kinds);
 export const driverEntries: DriverEntry[] = areas.flatMap((a) => a.drivers);

@@ -72,6 +72,7 @@ describe('lazy loading', function () {
       assert.deepEqual(loaded(r.modules, /providers\/servers\/winrm\/(driver|transport|session|lab|simulator)/), [], 'no WinRM code');
       assert.deepEqual(loaded(r.modules, /providers\/network\/(ios|aoscx)\//), [], 'no switch driver code');
       assert.deepEqual(loaded(r.modules, /providers\/licenses\/snipeit\/(driver|simulator|sim-model|lab)\.js/), [], 'no Snipe-IT driver code');
+      assert.deepEqual(loaded(r.modules, /providers\/security\/opnsense\/(driver|api|transaction|mapping|simulator)/), [], 'no firewall driver code');
       assert.deepEqual(loaded(r.modules, /cel-js|@bufbuild/), [], 'no CEL library');
       assert.deepEqual(loaded(r.modules, /ajv\/dist\/(compile|core)|providers\/.*\/simulator\//), [], 'no ajv compiler, no simulator');
     } finally {

@@ -127,4 +127,25 @@ describe('kit: simulator base', function () {
       );
     });
   });
+
+  it('filters new connections with `admit` (accept, drop, reset) and keeps established ones', async () => {
+    let verdict: 'accept' | 'drop' | 'reset' = 'accept';
+    const s = await startHttpsSim({ certSeed: 'test/Sim/admit', router: new Router().get('/ok', () => jsonResponse(200, { ok: true })), admit: () => verdict });
+    const client = (timeoutMs = 300) => new ApiClient({ host: '127.0.0.1', port: s.port, tlsFingerprint: s.fingerprint, timeoutMs, idleTimeoutMs: 10_000, retry: { maxAttempts: 1 } });
+    const kept = client();
+    const fresh = [client(), client()];
+    try {
+      assert.deepEqual(await kept.get('/ok'), { ok: true }, 'accepted');
+      verdict = 'drop';
+      assert.deepEqual(await kept.get('/ok'), { ok: true }, 'an established connection is not asked again');
+      await assert.rejects(fresh[0].get('/ok'), isCode('E_TIMEOUT'));
+      verdict = 'reset';
+      await assert.rejects(fresh[1].get('/ok'), (e: Error) => /reset|ECONNRESET|socket hang up|closed/i.test(e.message));
+      assert.equal(s.counters.refusedConnections, 2);
+      assert.equal(s.counters.tlsHandshakes, 1, 'refused connections never reach TLS');
+    } finally {
+      for (const c of [kept, ...fresh]) c.close();
+      await s.stop();
+    }
+  });
 });

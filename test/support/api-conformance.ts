@@ -62,6 +62,12 @@ export interface ApiTargetFixture {
   sim: ApiSimAccess;
   /** `target.connection` fields holding secrets (password, token, clientSecret, apiSecret, ...). */
   secretFields: string[];
+  /**
+   * For systems whose natural keys have a syntax (OPNsense alias names:
+   * letters, digits, '_'): the key to use for the suite's `conf <what> <n>`.
+   * Default: that text as it is.
+   */
+  keyFor?(text: string): string;
   cleanup(): Promise<void>;
 }
 
@@ -93,7 +99,7 @@ export function apiTargetConformance(title: string, factory: (ctx: Mocha.Context
     let fx: ApiTargetFixture;
     let n = 0;
     /** A natural key unique to this test run. */
-    const key = (what: string) => `conf ${what} ${++n}`;
+    const key = (what: string) => (fx.keyFor ?? ((t: string) => t))(`conf ${what} ${++n}`);
 
     before(async function () {
       fx = await factory(this);

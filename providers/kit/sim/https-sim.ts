@@ -18,7 +18,7 @@
  */
 import { createServer, type Server } from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { Socket } from 'node:net';
+import { createServer as createNetServer, type Socket } from 'node:net';
 import { labCertificate } from '../../lab/identity.js';
 import { FaultInjector, type Fault } from './faults.js';
 import type { Router } from './router.js';
@@ -44,6 +44,14 @@ export interface HttpsSimOptions {
   maxBodyBytes?: number;
   /** Entries kept in `log` (oldest dropped). Default 10 000. */
   maxLog?: number;
+  /**
+   * A packet filter in front of the server, asked for every new TCP
+   * connection before TLS: `accept`, `drop` (never answered: the client
+   * runs into its timeout, as with a firewall that drops), or `reset`
+   * (refused with a TCP reset). Connections accepted earlier are not asked
+   * again (a stateful firewall keeps established connections).
+   */
+  admit?: () => 'accept' | 'drop' | 'reset';
 }
 
 export interface SimLogEntry {
@@ -59,6 +67,8 @@ export interface SimLogEntry {
 export interface SimCounters {
   /** TCP connections accepted, TLS handshakes completed, HTTP requests received, write requests. */
   connections: number;
+  /** Connections `admit` dropped or reset. */
+  refusedConnections: number;
   tlsHandshakes: number;
   requests: number;
   writes: number;
@@ -111,7 +121,7 @@ async function readBody(req: IncomingMessage, max: number): Promise<Buffer | und
 /** Starts the simulator; see the module comment for its guarantees. */
 export async function startHttpsSim(o: HttpsSimOptions): Promise<RunningHttpsSim> {
   const cert = labCertificate(o.certSeed, o.commonName ?? o.certSeed);
-  const counters: SimCounters = { connections: 0, tlsHandshakes: 0, requests: 0, writes: 0 };
+  const counters: SimCounters = { connections: 0, refusedConnections: 0, tlsHandshakes: 0, requests: 0, writes: 0 };
   const log: SimLogEntry[] = [];
   const faults = new FaultInjector();
   const sockets = new Set<Socket>();
@@ -212,11 +222,23 @@ export async function startHttpsSim(o: HttpsSimOptions): Promise<RunningHttpsSim
   server.on('secureConnection', () => counters.tlsHandshakes++);
   // A client that rejects the certificate closes the socket mid-handshake: not the simulator's problem.
   server.on('tlsClientError', () => undefined);
+  // With a packet filter, a plain TCP listener decides and hands accepted sockets to the HTTPS server.
+  const front = o.admit
+    ? createNetServer((s: Socket) => {
+        const verdict = o.admit!();
+        if (verdict === 'accept') return server.emit('connection', s);
+        counters.refusedConnections++;
+        if (verdict === 'reset') return s.resetAndDestroy();
+        sockets.add(s); // dropped: held open without an answer until the client gives up or the simulator stops
+        s.on('close', () => sockets.delete(s));
+        s.on('error', () => undefined);
+      })
+    : server;
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(o.port ?? 0, '127.0.0.1', () => resolve());
+    front.once('error', reject);
+    front.listen(o.port ?? 0, '127.0.0.1', () => resolve());
   });
-  const port = (server.address() as { port: number }).port;
+  const port = (front.address() as { port: number }).port;
   return {
     port,
     url: `https://127.0.0.1:${port}`,
@@ -227,7 +249,8 @@ export async function startHttpsSim(o: HttpsSimOptions): Promise<RunningHttpsSim
     stop: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
-        server.close(() => resolve());
+        if (front !== server) server.close();
+        front.close(() => resolve());
       }),
   };
 }
