@@ -50,7 +50,7 @@ function displayNameOf(res: Resource): string {
 
 // ------------------------------------------------------------- shared checks
 
-/** Per environment, per tenant and kind: displayName -> resources (built once per validation run). */
+/** Per environment, per tenant and kind: displayName (without case, as Graph compares) -> resources (built once per validation run). */
 const namesByRun = new WeakMap<Map<string, Resource>, Map<string, Resource[]>>();
 
 function sameNames(res: Resource, byAddress: Map<string, Resource>): Resource[] {
@@ -59,12 +59,12 @@ function sameNames(res: Resource, byAddress: Map<string, Resource>): Resource[] 
     index = new Map();
     for (const r of byAddress.values()) {
       if (!(OBJECT_KINDS as readonly string[]).includes(r.kind) || typeof r.spec?.displayName !== 'string') continue;
-      const k = `${r.env}\u0000${r.kind}\u0000${r.spec.tenant}\u0000${r.spec.displayName}`;
+      const k = `${r.env}\u0000${r.kind}\u0000${r.spec.tenant}\u0000${r.spec.displayName.toLowerCase()}`;
       (index.get(k) ?? index.set(k, []).get(k)!).push(r);
     }
     namesByRun.set(byAddress, index);
   }
-  return index.get(`${res.env}\u0000${res.kind}\u0000${res.spec?.tenant}\u0000${res.spec?.displayName}`) ?? [];
+  return index.get(`${res.env}\u0000${res.kind}\u0000${res.spec?.tenant}\u0000${String(res.spec?.displayName).toLowerCase()}`) ?? [];
 }
 
 /** displayName: printable, unique per kind and tenant, inside the tenant's prefix. */
