@@ -14,7 +14,7 @@
 import type { Clock } from '../../../kit/clock.js';
 import { systemClock } from '../../../kit/clock.js';
 import { startHttpsSim, type RunningHttpsSim } from '../../../kit/sim/https-sim.js';
-import type { Router } from '../../../kit/sim/router.js';
+import { Router } from '../../../kit/sim/router.js';
 import { HttpError, jsonResponse, type SimRequest, type SimResponse } from '../../../kit/sim/types.js';
 import { EntraId, forbidden, permissionFor, type AppRegistration } from './auth.js';
 import { graphErrorBody } from './errors.js';
@@ -34,6 +34,8 @@ export interface GraphSimOptions {
   throttle?: ThrottleOptions;
   /** How long after creation a group's members cannot be written yet (directory replication). */
   replicationDelayMs?: number;
+  /** Called before each Graph request (a batch's too) is handled: tests change the tenant "at the same time" (a colleague in the portal). */
+  onRequest?: (method: string, path: string, body: () => unknown) => void;
 }
 
 export interface RunningGraphSim {
@@ -67,7 +69,7 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
   const tenant = new TenantModel(clock, o.replicationDelayMs ?? 0);
   const entra = new EntraId(o.app, clock);
   const throttle = new TenantThrottle(clock, o.throttle);
-  const router: Router = graphRoutes(tenant, { pageSize: o.pageSize });
+  const router = graphRoutes(tenant, { pageSize: o.pageSize });
   router.post('/:tenant/oauth2/v2.0/token', (req) => entra.token(req), { write: false });
   /** Bearer permissions of admitted batch envelopes. */
   const rolesOf = new WeakMap<SimRequest, Set<string>>();
@@ -83,7 +85,9 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
     const m = router.match(req.method, req.path);
     if ('status' in m) return m.status === 405 ? noRoute(req) : unknownSegment(req);
     req.params = m.params;
+    if (m.write) req.markWrite();
     try {
+      o.onRequest?.(req.method, req.path, () => req.json());
       return await m.handler(req);
     } catch (e) {
       return answer(e);
@@ -121,7 +125,6 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
           json: () => JSON.parse(body.toString('utf8') || 'null'),
           form: () => new URLSearchParams(body.toString('utf8')),
         };
-        if (isWrite(method)) outer.markWrite();
         const refused = admit(method, path, roles);
         const res = refused ?? (await dispatch(sub));
         responses.push({ id: r.id, status: res.status, headers: { 'Content-Type': 'application/json', ...res.headers }, body: res.json ?? null });
@@ -131,10 +134,13 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
     { write: false },
   );
 
+  // every request goes through dispatch (the hook, write counting, errors in Graph's shape)
+  const front = new Router();
+  for (const method of ['GET', ...WRITES]) front.on(method, '/*path', dispatch, { write: false });
   const http = await startHttpsSim({
     certSeed: o.certSeed,
     port: o.port,
-    router,
+    router: front,
     maxBodyBytes: 4 * 1024 * 1024,
     gate: (req) => {
       if (TOKEN_PATH.test(req.path)) return undefined;
@@ -146,8 +152,7 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
       }
       return admit(req.method, req.path, auth.roles);
     },
-    notFound: unknownSegment,
-    methodNotAllowed: noRoute,
+
   });
 
   return {
