@@ -1,14 +1,14 @@
 /**
  * Graph's error body, as every Graph service answers errors
  * (corpus graph/common/error_envelope_body.json, throttling_429.json):
- * `{"error": {"code", "message", "innerError": {"date", "request-id", "client-request-id"}}}`.
+ * `{"error": {"code", "message", "innerError": {"date", "request-id"}}}` (the fields the corpus
+ * examples share).
  */
 import { randomUUID } from 'node:crypto';
 import { HttpError } from '../../../kit/sim/types.js';
 
 export function graphErrorBody(code: string, message: string): { error: { code: string; message: string; innerError: Record<string, string> } } {
-  const id = randomUUID();
-  return { error: { code, message, innerError: { date: new Date().toISOString().slice(0, 19), 'request-id': id, 'client-request-id': id } } };
+  return { error: { code, message, innerError: { date: new Date().toISOString().slice(0, 19), 'request-id': randomUUID() } } };
 }
 
 /** An HttpError the simulator's handlers throw; the status and body Graph would send. */

@@ -105,7 +105,7 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
       if (ids.size !== requests.length) return jsonResponse(400, graphErrorBody('BadRequest', 'Batch request ids must be unique.'));
       const roles = rolesOf.get(outer) ?? new Set<string>();
       const responses = [];
-      for (const r of requests as { id: string; method?: string; url?: string; body?: unknown }[]) {
+      for (const r of requests as { id: string; method?: string; url?: string; body?: unknown; headers?: Record<string, string> }[]) {
         const method = String(r.method ?? '').toUpperCase();
         const url = String(r.url ?? '');
         if (!method || !url || /^[a-z]+:/i.test(url)) {
@@ -117,6 +117,7 @@ export async function startGraphSim(o: GraphSimOptions): Promise<RunningGraphSim
         const body = Buffer.from(r.body === undefined ? '' : JSON.stringify(r.body));
         const sub: SimRequest = {
           ...outer,
+          headers: { ...outer.headers, ...Object.fromEntries(Object.entries(r.headers ?? {}).map(([k, v]) => [k.toLowerCase(), v])) },
           method,
           path,
           query: u.searchParams,

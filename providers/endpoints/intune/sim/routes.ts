@@ -45,13 +45,30 @@ const noContent = (): SimResponse => ({ status: 204 });
 function list(req: SimRequest, items: Record<string, unknown>[], spec: ListSpec): SimResponse {
   const f = req.query.get('$filter');
   const filtered = f ? items.filter((o) => matches(parseFilter(f, spec.filterable), o)) : items;
-  const { value, next } = page(filtered, req.query, origin(req), req.path, spec.paging);
+  const count = req.query.get('$count') === 'true';
+  // Entra ID answers $count and $orderby with filters only as an "advanced query" (header ConsistencyLevel: eventual)
+  const eventual = String(req.headers.consistencylevel ?? '').toLowerCase() === 'eventual';
+  if (!eventual && (count || (f && req.query.has('$orderby')))) {
+    throw graphError(400, 'Request_UnsupportedQuery', "Unsupported Query: $count and $orderby with $filter need the header 'ConsistencyLevel: eventual'.");
+  }
+  const sorted = orderBy(filtered, req.query.get('$orderby'), spec);
+  const { value, next } = page(sorted, req.query, origin(req), req.path, spec.paging);
   const props = splitList(req.query.get('$select'));
   return jsonResponse(200, {
     '@odata.context': `${METADATA}#${spec.context}`,
+    ...(count ? { '@odata.count': filtered.length } : {}),
     value: value.map((o) => select(o, props, spec.typeName, spec.keepType)),
     ...(next ? { '@odata.nextLink': next } : {}),
   });
+}
+
+/** `$orderby=prop [asc|desc]` on one filterable property. */
+function orderBy(items: Record<string, unknown>[], text: string | null, spec: ListSpec): Record<string, unknown>[] {
+  if (!text) return items;
+  const [prop, dir = 'asc'] = text.trim().split(/\s+/);
+  if (!spec.filterable.includes(prop) || !['asc', 'desc'].includes(dir)) throw graphError(400, 'BadRequest', `Unsupported $orderby '${text}'.`);
+  const sign = dir === 'desc' ? -1 : 1;
+  return [...items].sort((a, b) => sign * String(a[prop] ?? '').localeCompare(String(b[prop] ?? '')));
 }
 
 function one(req: SimRequest, o: Record<string, unknown>, context: string, typeName: string): SimResponse {
