@@ -13,6 +13,7 @@
  *             (simulators from bench/winrm.ts, benchWinrmSimulators)
  *   policies  built-in policies over generated resources (bench/policies.ts, benchPolicies)
  *   kit       the provider kit's HTTPS client, paging, JSON-RPC and budget on its simulator (bench/kit.ts)
+ *   intune    one Intune tenant, 95 schools, 20 000 devices: first and no-op plans over Graph (bench/intune.ts)
  * The last three are wired in bench/cases.ts; a case whose module is not
  * there (yet) is reported as not available.
  */
@@ -20,12 +21,13 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../engine/paths.js';
 import { benchSsh } from './ssh.js';
 import { benchKit } from './kit.js';
+import { benchIntune } from './intune.js';
 import { networkCase, policiesCase, winrmCase } from './cases.js';
 import { cleanupAll, installCleanupHandlers, printReport, type BenchReport } from './harness.js';
 
 const HELP = `npm run bench -- [options]
 
-  --case NAME        ssh | network | winrm | policies | kit | all (default all)
+  --case NAME        ssh | network | winrm | policies | kit | intune | all (default all)
   --hosts N          ssh: sshd hosts (default 10)
   --files N          ssh: File resources per host (default 10)
   --runs N           einklang runs per measurement, median reported (default 5)
@@ -71,6 +73,7 @@ const CASES: Record<string, () => Promise<BenchReport>> = {
   },
   policies: () => policiesCase(int('resources')),
   kit: () => benchKit(int('runs')),
+  intune: () => benchIntune(int('runs')),
 };
 
 async function main(): Promise<number> {

@@ -31,10 +31,12 @@ export function tooManyRequests(retryAfter?: string): SimResponse {
 
 export class TenantThrottle {
   readonly limits: Required<Omit<ThrottleOptions, 'omitRetryAfter'>>;
-  private readonly all: FixedWindowLimiter;
-  private readonly writeLimiter: FixedWindowLimiter;
+  private all!: FixedWindowLimiter;
+  private writeLimiter!: FixedWindowLimiter;
   /** Clock times of admitted writes. */
   readonly writeTimes: number[] = [];
+  /** Requests admitted, each request of a batch on its own (what Graph counts against its limits). */
+  admitted = 0;
   refused = 0;
 
   constructor(
@@ -42,6 +44,11 @@ export class TenantThrottle {
     private readonly o: ThrottleOptions = {},
   ) {
     this.limits = { requests: o.requests ?? 1000, writes: o.writes ?? 100, windowMs: o.windowMs ?? 20_000 };
+    this.reset();
+  }
+
+  /** New windows: as if the last request were a full window ago (benches that space their runs). */
+  reset(): void {
     const now = () => this.clock.now();
     this.all = new FixedWindowLimiter({ limit: this.limits.requests, windowMs: this.limits.windowMs, now });
     this.writeLimiter = new FixedWindowLimiter({ limit: this.limits.writes, windowMs: this.limits.windowMs, now });
@@ -52,6 +59,7 @@ export class TenantThrottle {
     const verdict = write ? this.writeLimiter.hit() : this.all.hit();
     const both = write && verdict.allowed ? this.all.hit() : verdict;
     if (both.allowed) {
+      this.admitted++;
       if (write) this.writeTimes.push(this.clock.now());
       return undefined;
     }
