@@ -7,10 +7,12 @@
  * - at most 20 requests per batch; the batch answers HTTP 200 whatever its
  *   requests did, so errors hide inside it: each response carries its own
  *   status, headers and body (corpus graph/common/batch.json);
- * - Graph evaluates each request of a batch against its throttling limits on
- *   its own ("Requests in a batch are evaluated individually against
- *   throttling limits"): a batch of 20 uses 20 units of the budget, and single
- *   requests inside it can come back 429 with their own Retry-After. Those are
+ * - the requests of a batch are processed and throttled one by one ("each
+ *   sub-request is processed independently. If one sub-request exceeds the
+ *   rate limit, it may return a 429 error, but other sub-requests can still
+ *   succeed", Microsoft Q&A 5529013 on Graph batching): a batch of 20 uses 20
+ *   units of the budget, and single requests inside it can come back 429 with
+ *   their own Retry-After. Those are
  *   sent again in a later batch, after the wait the kit's retry policy
  *   decides (retry.ts: Retry-After, else jittered backoff), up to its attempts;
  * - a collection inside a batch pages like any other: its `@odata.nextLink`
