@@ -9,6 +9,8 @@
  */
 import assert from 'node:assert/strict';
 import { DriverError, objectKey } from '../../engine/types.js';
+import { prunedChange } from '../../engine/plan.js';
+import { testResource } from '../support/resource.js';
 import type { ApiClient } from '../../providers/kit/client.js';
 import { IOS_COMPLIANCE, IOS_PROFILE, apply, desired, handMadeGroup, planOf, read, requests, startLab, type Lab } from './helpers.js';
 
@@ -246,6 +248,25 @@ describe('intune driver', function () {
     const [change] = await apply(lab, [win]);
     assert.deepEqual(change.actions, ['delete', 'create']);
     assert.deepEqual([...lab.sim.tenant.policies.values()].map((p) => p.type), ['#microsoft.graph.windows10GeneralConfiguration']);
+  });
+
+  it('prune deletes what no manifest declares, and in a shared tenant only what has the prefix', async () => {
+    lab = await startLab();
+    lab.sim.tenant.createPolicy('deviceConfigurations', { '@odata.type': IOS_PROFILE, displayName: 'GS Nord Alt' });
+    lab.sim.tenant.createPolicy('deviceConfigurations', { '@odata.type': IOS_PROFILE, displayName: 'GY Süd Alt' });
+    handMadeGroup(lab.sim, 'GS Nord Altgeräte');
+    const nord = lab.target({}, { displayNamePrefix: 'GS Nord ', prune: true });
+    const tenantResource = testResource('schule', 'MdmTenant', 'intune', { prune: true, displayNamePrefix: 'GS Nord ' });
+    const result = await read(lab, [], nord);
+    assert.deepEqual(result.unmanaged!.map((u) => `${u.kind} ${u.id}`).sort(), ['ConfigurationProfile GS Nord Alt', 'DeviceGroup GS Nord Altgeräte']);
+    const w = await lab.driver().connectWriter(nord);
+    try {
+      for (const u of result.unmanaged!) if (w.mode === 'change') await w.applyChange(prunedChange(u, tenantResource));
+    } finally {
+      await w.close();
+    }
+    assert.deepEqual([...lab.sim.tenant.policies.values()].map((p) => p.displayName), ['GY Süd Alt'], "the other school's profile stays");
+    assert.equal(lab.sim.tenant.groups.size, 0);
   });
 
   it('managed devices are never written; reading them leaves them as they are', async () => {
