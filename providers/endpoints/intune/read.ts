@@ -108,9 +108,9 @@ export class DeviceIndex {
    * The Entra device ids of these serial numbers, or the problems that stop
    * them from being group members, each naming the serial.
    */
-  resolve(serials: string[]): { ids: Map<string, string>; problems: { code: string; text: string }[] } {
+  resolve(serials: string[]): { ids: Map<string, string>; problems: Problem[] } {
     const ids = new Map<string, string>();
-    const problems: { code: string; text: string }[] = [];
+    const problems: Problem[] = [];
     for (const s of serials) {
       const found = this.bySerial.get(normalizeSerial(s)) ?? [];
       if (!found.length) problems.push({ code: 'E_DEVICE_NOT_ENROLLED', text: `serial number ${s} is not enrolled in Intune (no managed device has it)` });
@@ -169,8 +169,27 @@ export async function groupNames(graph: Graph, dir: Directory, assigned: Iterabl
   return dir.groupNames;
 }
 
+/** Something that stops a plan, found while reading (all are reported together). */
+interface Problem {
+  code: string;
+  text: string;
+}
+
+/** What a read found in the tenant. */
+interface LiveTenant {
+  groups: LiveGroup[];
+  members: Map<string, LiveMember[]>;
+  devices: DeviceIndex;
+  profiles: LivePolicy[];
+  policies: LivePolicy[];
+  /** The requested apps that exist, with their assignments. */
+  apps: [ReadRequest, LiveApp][];
+  /** group id -> displayName */
+  names: ReadonlyMap<string, string>;
+}
+
 /** Fails once, naming every problem (the first problem's code is the error's). */
-function refuse(problems: { code: string; text: string }[]): void {
+function refuse(problems: Problem[]): void {
   if (!problems.length) return;
   throw new DriverError(problems.map((p) => p.text).join('; '), { code: problems[0].code });
 }
@@ -210,11 +229,25 @@ export class TenantReader {
   }
 
   async read(requests: ReadRequest[]): Promise<ReadResult> {
-    const want = (kind: string) => requests.filter((r) => r.kind === kind);
     const other = requests.find((r) => ![GROUP, PROFILE, POLICY, APP].includes(r.kind));
     if (other) throw new DriverError(`the intune driver does not manage ${other.kind}`, { code: 'E_UNSUPPORTED' });
+    const want = (kind: string) => requests.filter((r) => r.kind === kind);
+    const problems: Problem[] = [];
+    const live = await this.fetch(want, problems);
+    const out: ReadResult = { objects: {}, unmanaged: [] };
+    this.groupObjects(want(GROUP), live, out, problems);
+    this.policyObjects(want, live, out, problems);
+    live.apps.forEach(([r, app]) => {
+      out.objects[objectKey(APP, r.id)] = { kind: APP, id: r.id, state: { assignments: this.ownAssignments(assignmentsOf(app.assignments, live.names)) } };
+    });
+    refuse(problems);
+    return out;
+  }
+
+  /** Everything the requests need, in as few requests as Graph allows (see the module comment). */
+  private async fetch(want: (kind: string) => ReadRequest[], problems: Problem[]): Promise<LiveTenant> {
     const appRequests = want(APP);
-    const [groups, profiles, policies, apps, devices] = await Promise.all([
+    const [groups, profiles, policies, appList, devices] = await Promise.all([
       this.listGroups(),
       this.graph.list<LivePolicy>(PROFILES, { $expand: PROFILE_EXPAND }),
       this.graph.list<LivePolicy>(POLICIES, { $expand: POLICY_EXPAND }),
@@ -222,70 +255,65 @@ export class TenantReader {
       want(GROUP).length ? this.devices() : Promise.resolve(undefined),
     ]);
     for (const g of groups) knowGroup(this.dir, g);
-    const out: ReadResult = { objects: {}, unmanaged: [] };
-    const problems: { code: string; text: string }[] = [];
-
-    // apps: must exist; their assignments one app at a time (batched)
-    const appIndex = new NaturalKeyIndex(apps, { kind: APP, keyOf: (a) => a.displayName, idOf: (a) => a.id, normalize: lower });
-    const foundApps: [ReadRequest, LiveApp][] = [];
+    // apps must exist (and be published to be assigned); their assignments one app at a time, batched
+    const appIndex = new NaturalKeyIndex(appList, { kind: APP, keyOf: (a) => a.displayName, idOf: (a) => a.id, normalize: lower });
+    const found: [ReadRequest, LiveApp][] = [];
     for (const r of appRequests) {
-      const a = appIndex.get(r.id);
-      if (!a) problems.push({ code: 'E_APP_NOT_FOUND', text: `App ${JSON.stringify(r.id)} is not in the tenant (einklang assigns apps, it does not upload them)` });
-      else if (a.publishingState && a.publishingState !== 'published' && (r.state.assignments as unknown[] | undefined)?.length) {
+      const known = problems.length;
+      const a = this.claim(appIndex, r, problems);
+      if (!a) {
+        // absent, unless claim found it ambiguous
+        if (problems.length === known) problems.push({ code: 'E_APP_NOT_FOUND', text: `App ${JSON.stringify(r.id)} is not in the tenant (einklang assigns apps, it does not upload them)` });
+      } else if (a.publishingState && a.publishingState !== 'published' && (r.state.assignments as unknown[] | undefined)?.length) {
         problems.push({ code: 'E_APP_NOT_PUBLISHED', text: `App ${JSON.stringify(r.id)} is ${a.publishingState}, not published; Intune assigns only published apps` });
-      } else foundApps.push([r, a]);
+      } else found.push([r, a]);
     }
-    const expanded = await this.graph.getMany(foundApps.map(([, a]) => `${APPS}/${a.id}?$expand=assignments`));
-    const appDetails = expanded.map((x) => x.body as LiveApp);
-
-    const assigned = [...profiles, ...policies, ...appDetails].flatMap((o) => o.assignments ?? []);
+    const expanded = await this.graph.getMany(found.map(([, a]) => `${APPS}/${a.id}?$expand=assignments`));
+    const apps = found.map(([r], i): [ReadRequest, LiveApp] => [r, expanded[i].body as LiveApp]);
+    const assigned = [...profiles, ...policies, ...apps.map(([, a]) => a)].flatMap((o) => o.assignments ?? []);
     const [names, members] = await Promise.all([groupNames(this.graph, this.dir, assigned), groups.length ? this.members(groups) : Promise.resolve(new Map<string, LiveMember[]>())]);
+    // unmanaged groups need their members' serial numbers too
     const deviceIndex = devices ?? (groups.length ? await this.devices() : new DeviceIndex([]));
+    return { groups, members, devices: deviceIndex, profiles, policies, apps, names };
+  }
 
-    // device groups
-    const groupIndex = new NaturalKeyIndex(groups, { kind: GROUP, keyOf: (g) => g.displayName, idOf: (g) => g.id, normalize: lower });
-    const groupState = (g: LiveGroup) => ({
+  private groupObjects(requests: ReadRequest[], live: LiveTenant, out: ReadResult, problems: Problem[]): void {
+    const index = new NaturalKeyIndex(live.groups, { kind: GROUP, keyOf: (g) => g.displayName, idOf: (g) => g.id, normalize: lower });
+    const state = (g: LiveGroup) => ({
       membershipRule: isDynamic(g) ? (g.membershipRule ?? '') : null,
-      members: [...new Set((members.get(g.id) ?? []).map((m) => deviceIndex.memberLabel(m)))].sort(),
+      members: [...new Set((live.members.get(g.id) ?? []).map((m) => live.devices.memberLabel(m)))].sort(),
     });
-    for (const r of want(GROUP)) {
-      const desired = r.state.members;
-      if (Array.isArray(desired)) {
-        for (const p of deviceIndex.resolve(desired as string[]).problems) problems.push({ code: p.code, text: `DeviceGroup ${JSON.stringify(r.id)}: ${p.text}` });
+    for (const r of requests) {
+      if (Array.isArray(r.state.members)) {
+        for (const p of live.devices.resolve(r.state.members as string[]).problems) problems.push({ code: p.code, text: `DeviceGroup ${JSON.stringify(r.id)}: ${p.text}` });
       }
-      const g = this.claim(groupIndex, r, problems);
-      out.objects[objectKey(GROUP, r.id)] = g ? { kind: GROUP, id: r.id, state: groupState(g) } : null;
+      const g = this.claim(index, r, problems);
+      out.objects[objectKey(GROUP, r.id)] = g ? { kind: GROUP, id: r.id, state: state(g) } : null;
     }
-    for (const g of groupIndex.unclaimed()) out.unmanaged!.push({ kind: GROUP, id: g.displayName, state: groupState(g) });
+    for (const g of index.unclaimed()) out.unmanaged!.push({ kind: GROUP, id: g.displayName, state: state(g) });
+  }
 
-    // configuration profiles and compliance policies
-    const policyState = (kind: string, o: LivePolicy, keys?: string[]): Record<string, unknown> => ({
+  private policyObjects(want: (kind: string) => ReadRequest[], live: LiveTenant, out: ReadResult, problems: Problem[]): void {
+    const state = (kind: string, o: LivePolicy, keys?: string[]): Record<string, unknown> => ({
       ...settingsState(o, keys),
-      assignments: assignmentsOf(o.assignments, names),
+      assignments: assignmentsOf(o.assignments, live.names),
       ...(kind === POLICY ? { actions: actionsOf(o.scheduledActionsForRule) } : {}),
     });
     for (const [kind, list] of [
-      [PROFILE, profiles],
-      [POLICY, policies],
+      [PROFILE, live.profiles],
+      [POLICY, live.policies],
     ] as const) {
       const index = new NaturalKeyIndex(list, { kind, keyOf: (o) => o.displayName, idOf: (o) => o.id, normalize: lower });
       for (const r of want(kind)) {
         const o = this.claim(index, r, problems);
-        out.objects[objectKey(kind, r.id)] = o ? { kind, id: r.id, state: policyState(kind, o, Object.keys(r.state)) } : null;
+        out.objects[objectKey(kind, r.id)] = o ? { kind, id: r.id, state: state(kind, o, Object.keys(r.state)) } : null;
       }
-      for (const o of index.unclaimed()) if (this.inScope(o.displayName)) out.unmanaged!.push({ kind, id: o.displayName, state: policyState(kind, o) });
+      for (const o of index.unclaimed()) if (this.inScope(o.displayName)) out.unmanaged!.push({ kind, id: o.displayName, state: state(kind, o) });
     }
-
-    // apps: only the assignments this environment owns
-    foundApps.forEach(([r], i) => {
-      out.objects[objectKey(APP, r.id)] = { kind: APP, id: r.id, state: { assignments: this.ownAssignments(assignmentsOf(appDetails[i]?.assignments, names)) } };
-    });
-    refuse(problems);
-    return out;
   }
 
   /** The live object for a request (collecting E_AMBIGUOUS_LIVE instead of throwing at once). */
-  private claim<T>(index: NaturalKeyIndex<T>, r: ReadRequest, problems: { code: string; text: string }[]): T | undefined {
+  private claim<T>(index: NaturalKeyIndex<T>, r: ReadRequest, problems: Problem[]): T | undefined {
     try {
       return index.get(r.id);
     } catch (e) {
