@@ -266,6 +266,7 @@ function policyKind(kind: ManagedKind, schema: string): KindDef {
         const seen = new Set<string>();
         actions.forEach((a: ActionState, i: number) => {
           if (a.action !== 'notification' && seen.has(a.action)) out.push(diag(res, `/spec/actions/${i}`, 'E_INTUNE_ACTION', `action ${a.action} is listed twice`));
+          if (a.action === 'notification' && !a.notificationTemplateId) out.push(diag(res, `/spec/actions/${i}`, 'E_INTUNE_ACTION', 'a notification action needs notificationTemplateId (the Intune message template of the e-mail)'));
           seen.add(a.action);
         });
       }

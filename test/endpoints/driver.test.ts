@@ -269,6 +269,15 @@ describe('intune driver', function () {
     assert.equal(lab.sim.tenant.groups.size, 0);
   });
 
+  it('a group whose name differs only in case is the declared one, in assignments too (no endless diff)', async () => {
+    lab = await startLab();
+    const id = handMadeGroup(lab.sim, 'gs nord ipads 5A');
+    const p = lab.sim.tenant.createPolicy('deviceConfigurations', { '@odata.type': IOS_PROFILE, displayName: 'GS Nord iPad', cameraBlocked: false });
+    p.assignments = lab.sim.tenant.assignmentsFrom(p.id, [{ target: { '@odata.type': '#microsoft.graph.groupAssignmentTarget', groupId: id } }], false);
+    const ds = [group('GS Nord iPads 5a', []), profile('GS Nord iPad', [{ group: 'GS Nord iPads 5a' }])];
+    assert.deepEqual(planOf(ds, await read(lab, ds)), []);
+  });
+
   it('managed devices are never written; reading them leaves them as they are', async () => {
     lab = await startLab();
     for (const s of serials('RO', 3)) lab.sim.tenant.enrol({ serialNumber: s });

@@ -102,6 +102,13 @@ describe('endpoint kinds', () => {
     assert.deepEqual(compliance.properties.settings.properties['@odata.type'].enum, supportedTypes('CompliancePolicy'));
   });
 
+  it('compliance actions: each once, a notification with its template', () => {
+    const policy = (actions: unknown[]) => res('CompliancePolicy', 'c', { tenant: 'intune', displayName: 'C', settings: { '@odata.type': IOS_COMPLIANCE }, actions });
+    assert.deepEqual(codes([tenant(), policy([{ action: 'block', gracePeriodHours: 0 }, { action: 'block', gracePeriodHours: 24 }])]), ['E_INTUNE_ACTION']);
+    assert.deepEqual(codes([tenant(), policy([{ action: 'notification', gracePeriodHours: 0 }])]), ['E_INTUNE_ACTION']);
+    assert.deepEqual(codes([tenant(), policy([{ action: 'notification', gracePeriodHours: 0, notificationTemplateId: 't1' }, { action: 'notification', gracePeriodHours: 24, notificationTemplateId: 't2' }])]), []);
+  });
+
   it('one displayName per kind and tenant (ignoring case), inside the tenant prefix', () => {
     assert.deepEqual(codes([tenant(), group('a', 'GS Nord iPads'), group('b', 'gs nord ipads')]), ['E_INTUNE_DUPLICATE_NAME', 'E_INTUNE_DUPLICATE_NAME']);
     assert.deepEqual(codes([tenant(), group('a', 'GS Nord iPads'), res('ConfigurationProfile', 'p', { tenant: 'intune', displayName: 'GS Nord iPads', settings: { '@odata.type': IOS_PROFILE } })]), [], 'another kind may share it');

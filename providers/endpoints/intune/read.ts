@@ -160,7 +160,7 @@ export function knowGroup(dir: Directory, g: { id: string; displayName: string }
  * per batch (Group.Read.All suffices; getByIds would need Directory.Read.All).
  * Deleted groups (404) stay unnamed.
  */
-export async function groupNames(graph: Graph, dir: Directory, assigned: Iterable<GraphAssignment>): Promise<ReadonlyMap<string, string>> {
+export async function groupNames(graph: Graph, dir: Directory, assigned: Iterable<GraphAssignment>): Promise<Map<string, string>> {
   const unknown = new Set<string>();
   for (const a of assigned) if (a.target?.groupId && !dir.groupNames.has(a.target.groupId)) unknown.add(a.target.groupId);
   const ids = [...unknown];
@@ -185,7 +185,7 @@ interface LiveTenant {
   /** The requested apps that exist, with their assignments. */
   apps: [ReadRequest, LiveApp][];
   /** group id -> displayName */
-  names: ReadonlyMap<string, string>;
+  names: Map<string, string>;
 }
 
 /** Fails once, naming every problem (the first problem's code is the error's). */
@@ -289,6 +289,8 @@ export class TenantReader {
       }
       const g = this.claim(index, r, problems);
       out.objects[objectKey(GROUP, r.id)] = g ? { kind: GROUP, id: r.id, state: state(g) } : null;
+      // assignments name a declared group as its manifest spells it (names compare without case)
+      if (g) live.names.set(g.id, r.id);
     }
     for (const g of index.unclaimed()) out.unmanaged!.push({ kind: GROUP, id: g.displayName, state: state(g) });
   }
