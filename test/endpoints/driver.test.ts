@@ -278,6 +278,20 @@ describe('intune driver', function () {
     assert.deepEqual(planOf(ds, await read(lab, ds)), []);
   });
 
+  it('a new group whose second batch of members fails is deleted again: the tenant is as before', async () => {
+    lab = await startLab();
+    const ipads = serials('UNDO', 25);
+    for (const s of ipads) lab.sim.tenant.enrol({ serialNumber: s });
+    const before = structuredClone(lab.sim.tenant.snapshot());
+    lab.sim.failNthWrite(2); // POST /groups (with 20 bound) succeeds, the PATCH with the other 5 fails
+    await assert.rejects(apply(lab, [group('GS Nord iPads 6c', ipads)]), (e: Error) => {
+      assert.ok(e instanceof DriverError && e.opts.rolledBack === true, String(e));
+      assert.match(e.message, /DeviceGroup "GS Nord iPads 6c": .*Injected failure.*the earlier steps were undone/);
+      return true;
+    });
+    assert.deepEqual(lab.sim.tenant.snapshot(), before);
+  });
+
   it('managed devices are never written; reading them leaves them as they are', async () => {
     lab = await startLab();
     for (const s of serials('RO', 3)) lab.sim.tenant.enrol({ serialNumber: s });

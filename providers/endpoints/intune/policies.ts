@@ -19,7 +19,10 @@
  *   set: read-modify-write, with the live assignment objects kept as they
  *   were (ids, filters) where their target stays. `POST .../assignments` has
  *   no route for compliance policies (microsoft-graph-docs #2326, #20615): only
- *   `/assign` is used.
+ *   `/assign` is used. That an empty list clears every assignment is not
+ *   documented anywhere found (UNVERIFIED; Intune tools that "remove all
+ *   assignments" were no evidence either way); declaring `assignments: []`
+ *   relies on it, and the simulator assumes it.
  * - delete: `DELETE /{id}` (204). A replace (another `@odata.type`) deletes
  *   and creates; if the create fails, the error says that the old object is gone.
  */
