@@ -6,7 +6,7 @@
  * expand to, and import — through the engine's loader where positions matter.
  */
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DesiredObject, ExpandContext, Resource } from '../../engine/types.js';
 import { loadWorkspace } from '../../engine/workspace.js';
@@ -16,7 +16,8 @@ import { endpointKinds, membershipRuleProblem } from '../../providers/endpoints/
 import { drivers } from '../../providers/endpoints/index.js';
 import { supportedTypes } from '../../providers/endpoints/intune/odata-types.js';
 import { testResource } from '../support/resource.js';
-import { writeTree } from '../support/cli.js';
+import { runCli, writeTree } from '../support/cli.js';
+import { sharedPath } from '../support/shared.js';
 import { CLIENT_ID, IOS_COMPLIANCE, IOS_PROFILE, TENANT_ID } from './helpers.js';
 
 const ENV = 'schule';
@@ -176,6 +177,20 @@ describe('endpoint kinds', () => {
     const lines = ws.diagnostics.map((d) => `${d.pos?.line}:${d.pos?.col} ${d.code} ${d.message}`);
     assert.ok(lines.some((l) => /^13:20 E_INTUNE_SETTING cameraBlocked must be a boolean/.test(l)), lines.join('\n'));
     assert.ok(lines.some((l) => /E_MANAGEMENT_NETWORK .*connection\.loginHost "login\.microsoftonline\.com" is outside the management networks/.test(l)), lines.join('\n'));
+  });
+
+  it("DESIGN.md's device-management example validates as written (with a real fingerprint for its AB:CD:...)", async function () {
+    const design = sharedPath('DESIGN.md');
+    if (!existsSync(design)) return this.skip();
+    const [block] = [...readFileSync(design, 'utf8').matchAll(/```yaml\n([\s\S]*?)```/g)].map((m) => m[1]).filter((b) => /^kind: MdmTenant/m.test(b));
+    assert.ok(block, 'DESIGN.md has the MdmTenant example');
+    const root = writeTree({
+      'envs/demo/environment.yaml': 'kind: Environment\nmetadata: { name: demo }\nspec: { zone: school }\n',
+      'envs/demo/intune.yaml': block.replace('"AB:CD:..."', `"${'AB:'.repeat(31)}CD"`),
+    });
+    const r = await runCli(['validate', join(root, 'envs/demo')], { cwd: root });
+    assert.equal(r.code, 0, r.stdout + r.stderr);
+    assert.match(r.stdout, /valid: 1 environment\(s\), 6 resource\(s\)/);
   });
 
   it('import writes manifests as they would be declared', () => {
