@@ -15,6 +15,7 @@
  *   kit       the provider kit's HTTPS client, paging, JSON-RPC and budget on its simulator (bench/kit.ts)
  *   snipeit   500 license pools on a lab Snipe-IT: plan, apply under its throttle, seat policies (bench/snipeit.ts)
  *   opnsense  simulated OPNsense firewalls: plan, apply, no-op plan, requests per read, lockout recovery (bench/opnsense.ts)
+ *   intune    one Intune tenant, 95 schools, 20 000 devices: first and no-op plans over Graph (bench/intune.ts)
  * The last three are wired in bench/cases.ts; a case whose module is not
  * there (yet) is reported as not available.
  */
@@ -24,12 +25,13 @@ import { benchSsh } from './ssh.js';
 import { benchKit } from './kit.js';
 import { benchSnipeit } from './snipeit.js';
 import { benchOpnsense } from './opnsense.js';
+import { benchIntune } from './intune.js';
 import { networkCase, policiesCase, winrmCase } from './cases.js';
 import { cleanupAll, installCleanupHandlers, printReport, type BenchReport } from './harness.js';
 
 const HELP = `npm run bench -- [options]
 
-  --case NAME        ssh | network | winrm | policies | kit | snipeit | opnsense | all (default all)
+  --case NAME        ssh | network | winrm | policies | kit | snipeit | opnsense | intune | all (default all)
   --hosts N          ssh: sshd hosts (default 10)
   --files N          ssh: File resources per host (default 10)
   --runs N           einklang runs per measurement, median reported (default 5)
@@ -83,6 +85,7 @@ const CASES: Record<string, () => Promise<BenchReport>> = {
   kit: () => benchKit(int('runs')),
   snipeit: () => benchSnipeit(int('runs')),
   opnsense: () => benchOpnsense(int('firewalls'), int('fw-rules'), int('runs'), int('fw-window')),
+  intune: () => benchIntune(int('runs')),
 };
 
 async function main(): Promise<number> {

@@ -31,6 +31,8 @@ const LAB_SECRETS: Record<string, string> = {
   EINKLANG_SECRET_ADMINISTRATION_SNIPEIT_TOKEN: 'lab-snipeit-token-verwaltung',
   EINKLANG_SECRET_SCHOOL_OPN_KEY: 'lab-opnsense-key',
   EINKLANG_SECRET_SCHOOL_OPN_SECRET: 'lab-opnsense-secret',
+  EINKLANG_SECRET_SCHOOL_GRAPH_CLIENT_SECRET: 'lab-graph-secret-schulen',
+  EINKLANG_SECRET_ADMINISTRATION_GRAPH_CLIENT_SECRET: 'lab-graph-secret-verwaltung',
 };
 
 const ZONES: { zone: string; envs: string[] }[] = [

@@ -9,8 +9,9 @@ import * as servers from './servers/index.js';
 import * as network from './network/index.js';
 import * as licenses from './licenses/index.js';
 import * as security from './security/index.js';
+import * as endpoints from './endpoints/index.js';
 
-const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, security, licenses];
+const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, endpoints, security, licenses];
 
 export const providerKinds: KindDef[] = areas.flatMap((a) => a.kinds);
 export const driverEntries: DriverEntry[] = areas.flatMap((a) => a.drivers);

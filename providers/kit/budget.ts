@@ -47,15 +47,16 @@ class SlidingWindow {
     if (!(limit.count >= 1) || !(limit.windowMs > 0)) throw new Error(`invalid window limit ${JSON.stringify(limit)}`);
   }
 
-  /** Earliest time >= `t` at which one more request fits. */
-  earliest(t: number): number {
+  /** Earliest time >= `t` at which `units` more fit (a request larger than the window takes the whole window). */
+  earliest(t: number, units = 1): number {
     const { count, windowMs } = this.limit;
     while (this.times.length && this.times[0] <= t - windowMs) this.times.shift();
-    return this.times.length < count ? t : Math.max(t, this.times[this.times.length - count] + windowMs);
+    const keep = count - Math.min(units, count);
+    return this.times.length <= keep ? t : Math.max(t, this.times[this.times.length - keep - 1] + windowMs);
   }
 
-  take(t: number): void {
-    this.times.push(t);
+  take(t: number, units = 1): void {
+    for (let i = 0; i < Math.min(units, this.limit.count); i++) this.times.push(t);
   }
 }
 
@@ -76,9 +77,11 @@ export class RequestBudget {
   /**
    * Waits until one more request (a write if `write`) fits every window, and
    * counts it. Throws E_BUDGET_EXHAUSTED, without waiting, when the run's cap
-   * is reached.
+   * is reached. `units`: how much of the server's windows the request uses
+   * (Graph counts each request inside a JSON batch against its limits, so a
+   * batch of 20 is 20 units); the run cap counts requests.
    */
-  async acquire(write: boolean): Promise<void> {
+  async acquire(write: boolean, units = 1): Promise<void> {
     const clock = this.o.clock ?? systemClock;
     const max = this.limits.maxTotal;
     if (max !== undefined && this.counters.requests >= max) {
@@ -91,11 +94,11 @@ export class RequestBudget {
     }
     const now = clock.now();
     let slot = Math.max(now, this.last);
-    if (this.all) slot = this.all.earliest(slot);
+    if (this.all) slot = this.all.earliest(slot, units);
     // earliest() is max(t, threshold): a later slot from the write window still fits the request window
-    if (write && this.writes) slot = this.writes.earliest(slot);
-    this.all?.take(slot);
-    if (write) this.writes?.take(slot);
+    if (write && this.writes) slot = this.writes.earliest(slot, units);
+    this.all?.take(slot, units);
+    if (write) this.writes?.take(slot, units);
     this.last = slot;
     this.counters.requests++;
     if (write) this.counters.writes++;

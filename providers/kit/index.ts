@@ -31,8 +31,9 @@
  *   DELETE, or `idempotent: true`). A refused connection is retried always.
  * - **Budget** (budget.ts): `budget: { requests: {count, windowMs}, writes: {count, windowMs}, maxTotal }`
  *   delays requests to stay inside the server's published limits and fails a
- *   runaway loop loudly (`E_BUDGET_EXHAUSTED`). Share one `RequestBudget`
- *   between clients of one tenant. `client.counters()` for benches.
+ *   runaway loop loudly (`E_BUDGET_EXHAUSTED`). A request may weigh several
+ *   units (`units: 20` for a Graph JSON batch of 20, which Graph counts as 20).
+ *   Share one `RequestBudget` between clients of one tenant. `client.counters()` for benches.
  * - **Errors** (errors.ts): 401 `E_AUTH`, 403 `E_FORBIDDEN`, 404 `E_NOT_FOUND`,
  *   409 `E_CONFLICT`, 429 `E_THROTTLED`, 5xx `E_SERVER`, other `E_HTTP`, with
  *   the server's own message; `accept: [404]` to handle a status yourself.

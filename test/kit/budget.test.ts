@@ -40,6 +40,28 @@ describe('kit: request budget', () => {
     assert.equal(b.counters.waitedMs, 3 * 1000 + 2000);
   });
 
+  it('counts a request of several units (a JSON batch) against the windows as that many', async () => {
+    const clock = new VirtualClock();
+    const b = new RequestBudget({ requests: { count: 10, windowMs: 1000 }, writes: { count: 4, windowMs: 1000 } }, { clock });
+    const t0 = clock.now();
+    const at: [string, number][] = [];
+    for (const [units, write] of [[6, false], [3, false], [2, false], [3, true], [2, true], [25, false]] as const) {
+      await b.acquire(write, units);
+      at.push([`${units}${write ? 'w' : ''}`, clock.now() - t0]);
+    }
+    // 6 + 3 fit the first window; 2 more do not (11 > 10); 3 writes fit both windows then; 2 more writes exceed 4 writes;
+    // a request larger than the window waits until the whole window is free.
+    assert.deepEqual(at, [
+      ['6', 0],
+      ['3', 0],
+      ['2', 1000],
+      ['3w', 1000],
+      ['2w', 2000],
+      ['25', 3000],
+    ]);
+    assert.deepEqual([b.counters.requests, b.counters.writes], [6, 2], 'the run cap counts requests, not units');
+  });
+
   it('limits writes separately; reads are not held to the write window', async () => {
     const clock = new VirtualClock();
     const b = new RequestBudget({ requests: { count: 10, windowMs: 20_000 }, writes: { count: 2, windowMs: 20_000 } }, { clock });
