@@ -16,6 +16,7 @@ import { defaultCatalog } from './catalog.js';
 import { timings } from '../engine/timings.js';
 import { redactOutput } from './redact-output.js';
 import { visible, visibleJson } from '../engine/render/escape.js';
+import { diagnosticsJson } from './json-output.js';
 
 export class UsageError extends Error {}
 
@@ -90,7 +91,7 @@ async function staticWorkspace(args: string[], fmt: string, singleZone: boolean,
   const ws = await loadWorkspace(defaultCatalog(), args, { singleZone, keysDir: keysDir(opts) });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
-    if (fmt === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2)) + '\n');
+    if (fmt === 'json') process.stdout.write(diagnosticsJson(false, ws.diagnostics));
     return undefined;
   }
   return ws;
@@ -119,7 +120,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
       const ok = !hasErrors(all);
-      if (f === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: ok, diagnostics: all }, null, 2)) + '\n');
+      if (f === 'json') process.stdout.write(diagnosticsJson(ok, all));
       else if (ok) process.stdout.write(`valid: ${ws.envs.length} environment(s), ${ws.resources.length} resource(s)\n`);
       return ok ? 0 : 1;
     }
@@ -133,7 +134,10 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       timings.mark('policies');
       const validated = await validatePolicies(ws);
       printDiagnostics(validated.diagnostics, f);
-      if (hasErrors(validated.diagnostics)) return 1;
+      if (hasErrors(validated.diagnostics)) {
+        if (f === 'json') process.stdout.write(diagnosticsJson(false, validated.diagnostics));
+        return 1;
+      }
       const progress = Progress.forStderr(!!opts.quiet);
       const plan = await planWorkspace(ws, opts, progress, 'read', validated.results);
       progress.finish();
@@ -155,6 +159,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       } catch (e) {
         if (e instanceof PlanFileError) {
           process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
+          if (f === 'json') process.stdout.write(diagnosticsJson(false, [{ severity: 'error', code: 'E_PLAN', message: e.message, pos: { file: args[0], line: 1, col: 1 } }]));
           return 1;
         }
         throw e;
