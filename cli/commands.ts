@@ -69,7 +69,7 @@ function needPaths(args: string[], verb: string): void {
 async function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): Promise<string> {
   if (f === 'json') return visibleJson(JSON.stringify(plan, null, 2)) + '\n';
   if (f === 'markdown') return (await import('../engine/render/markdown.js')).renderMarkdown(plan, { jsonHint, mode });
-  return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
+  return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode, jsonHint });
 }
 
 async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string, validated: PolicyResult[]): Promise<PlanWithTargets> {
