@@ -2,7 +2,7 @@
  * The verbs. Each returns its exit code; output goes to stdout (results) and
  * stderr (diagnostics, progress).
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Diagnostic } from '../engine/types.js';
 import { hasErrors, loadWorkspace, type Workspace } from '../engine/workspace.js';
 import { computePlan, type PlanWithTargets } from '../engine/plan.js';
@@ -176,6 +176,13 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
           return 1;
         }
         throw e;
+      }
+      // A plan applied before (a retried CI job): one line from the journal, not every change reported stale.
+      // Exit 0: everything the plan changes was applied, and nothing failed or was refused now.
+      const done = await (await import('../engine/applied-before.js')).appliedBefore(plan);
+      if (done) {
+        process.stdout.write(visible(`already applied (journal entry ${done.seq}, ${relative(process.cwd(), done.file)}:${done.line}, ${done.time}); nothing to do. Re-plan to see the live state now.`) + '\n');
+        return 0;
       }
       const progress = Progress.forStderr(!!opts.quiet);
       // Interrupted (Ctrl-C, CI job cancelled): release the environment locks so the next run need not unlock by hand.

@@ -3,8 +3,8 @@
  * happens, so that CI can always parse it. A run that produced a plan prints
  * the plan; any run that stopped before (diagnostics, a failed validate-time
  * policy, a usage mistake, an error) prints
- * `{ "valid": false, "diagnostics": [...] }` with the same diagnostics that
- * stderr shows as `file:line:col: error CODE: message`.
+ * `{ "valid": false, "diagnostics": [...] }` with the diagnostics that text
+ * mode prints on stderr as `file:line:col: error CODE: message`.
  */
 import type { Diagnostic } from '../engine/types.js';
 import { visibleJson } from '../engine/render/escape.js';
