@@ -2,7 +2,7 @@
  * The verbs. Each returns its exit code; output goes to stdout (results) and
  * stderr (diagnostics, progress).
  */
-import { resolve } from 'node:path';
+import { relative, resolve } from 'node:path';
 import type { Diagnostic } from '../engine/types.js';
 import { hasErrors, loadWorkspace, type Workspace } from '../engine/workspace.js';
 import { computePlan, type PlanWithTargets } from '../engine/plan.js';
@@ -17,6 +17,7 @@ import { defaultCatalog } from './catalog.js';
 import { timings } from '../engine/timings.js';
 import { redactOutput } from './redact-output.js';
 import { visible, visibleJson } from '../engine/render/escape.js';
+import { diagnosticsJson } from './json-output.js';
 
 export class UsageError extends Error {}
 
@@ -69,7 +70,7 @@ function needPaths(args: string[], verb: string): void {
 async function renderPlan(plan: PlanWithTargets, f: string, mode: 'plan' | 'drift', jsonHint?: string): Promise<string> {
   if (f === 'json') return visibleJson(JSON.stringify(plan, null, 2)) + '\n';
   if (f === 'markdown') return (await import('../engine/render/markdown.js')).renderMarkdown(plan, { jsonHint, mode });
-  return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode });
+  return renderText(plan, { color: !!process.stdout.isTTY && !process.env.NO_COLOR, mode, jsonHint });
 }
 
 async function planWorkspace(ws: Workspace, opts: Opts, progress: Progress, verb: string, validated: PolicyResult[], trust: PlanTrust): Promise<PlanWithTargets> {
@@ -93,7 +94,7 @@ async function staticWorkspace(args: string[], fmt: string, singleZone: boolean,
   const ws = await loadWorkspace(defaultCatalog(), args, { singleZone, keysDir: keysDir(opts) });
   printDiagnostics(ws.diagnostics, fmt);
   if (hasErrors(ws.diagnostics)) {
-    if (fmt === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: false, diagnostics: ws.diagnostics }, null, 2)) + '\n');
+    if (fmt === 'json') process.stdout.write(diagnosticsJson(false, ws.diagnostics));
     return undefined;
   }
   return ws;
@@ -122,7 +123,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       const all = [...ws.diagnostics, ...policyDiags];
       printDiagnostics(all, f);
       const ok = !hasErrors(all);
-      if (f === 'json') process.stdout.write(visibleJson(JSON.stringify({ valid: ok, diagnostics: all }, null, 2)) + '\n');
+      if (f === 'json') process.stdout.write(diagnosticsJson(ok, all));
       else if (ok) process.stdout.write(`valid: ${ws.envs.length} environment(s), ${ws.resources.length} resource(s)\n`);
       return ok ? 0 : 1;
     }
@@ -149,7 +150,10 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       timings.mark('policies');
       const validated = await validatePolicies(ws, trust);
       printDiagnostics(validated.diagnostics, f);
-      if (hasErrors(validated.diagnostics)) return 1;
+      if (hasErrors(validated.diagnostics)) {
+        if (f === 'json') process.stdout.write(diagnosticsJson(false, validated.diagnostics));
+        return 1;
+      }
       const progress = Progress.forStderr(!!opts.quiet);
       const plan = await planWorkspace(ws, opts, progress, 'read', validated.results, trust);
       progress.finish();
@@ -171,6 +175,7 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
       } catch (e) {
         if (e instanceof PlanFileError) {
           process.stderr.write(visible(`${args[0]}:1:1: error E_PLAN: ${e.message}`) + '\n');
+          if (f === 'json') process.stdout.write(diagnosticsJson(false, [{ severity: 'error', code: 'E_PLAN', message: e.message, pos: { file: args[0], line: 1, col: 1 } }]));
           return 1;
         }
         throw e;
@@ -187,6 +192,13 @@ export async function runCommand(command: string, args: string[], opts: Opts): P
           return 1;
         }
         throw e;
+      }
+      // A plan applied before (a retried CI job): one line from the journal, not every change reported stale.
+      // Exit 0: everything the plan changes was applied, and nothing failed or was refused now.
+      const done = await (await import('../engine/applied-before.js')).appliedBefore(plan);
+      if (done) {
+        process.stdout.write(visible(`already applied (journal entry ${done.seq}, ${relative(process.cwd(), done.file)}:${done.line}, ${done.time}); nothing to do. Re-plan to see the live state now.`) + '\n');
+        return 0;
       }
       const progress = Progress.forStderr(!!opts.quiet);
       // Interrupted (Ctrl-C, CI job cancelled): release the environment locks so the next run need not unlock by hand.

@@ -15,6 +15,7 @@ import { formatTimings } from '../engine/timings.js';
 import { visible } from '../engine/render/escape.js';
 import { parseCommandLine, usageError } from './usage.js';
 import { engineVersion } from '../engine/paths.js';
+import { failureJson, wantsJson } from './json-output.js';
 
 async function main(argv: string[]): Promise<number> {
   const line = parseCommandLine(argv, engineVersion);
@@ -24,6 +25,7 @@ async function main(argv: string[]): Promise<number> {
   }
   if (line.kind === 'error') {
     process.stderr.write(usageError(line.message, line.verb));
+    if (wantsJson(argv, line.verb)) process.stdout.write(failureJson('E_USAGE', line.message));
     return 1;
   }
   // https://no-color.org: the flag and the variable mean the same to every renderer.
@@ -31,11 +33,14 @@ async function main(argv: string[]): Promise<number> {
   try {
     return await runCommand(line.verb, line.args, line.opts);
   } catch (e) {
+    const json = wantsJson(argv, line.verb);
     if (e instanceof UsageError) {
       process.stderr.write(usageError(visible(e.message), line.verb));
+      if (json) process.stdout.write(failureJson('E_USAGE', e.message));
       return 1;
     }
     process.stderr.write(`einklang: error: ${visible((e as Error)?.message ?? String(e))}\n`);
+    if (json) process.stdout.write(failureJson('E_RUN', (e as Error)?.message ?? String(e)));
     if (process.env.EINKLANG_DEBUG) process.stderr.write(String((e as Error)?.stack) + '\n');
     return 1;
   }

@@ -128,7 +128,7 @@ export const VERBS: VerbSpec[] = [
     verb: 'lab',
     synopsis: ['lab PATH...'],
     summary: 'run a simulator for every target of those environments whose host is loopback',
-    details: ['Prints each simulator\'s address, then "ready"; runs until SIGINT/SIGTERM.'],
+    details: ['Prints each simulator\'s address with the identities it presents, as the connection fields that pin them (hostKeyFingerprint, tlsFingerprint), then "ready"; runs until SIGINT/SIGTERM.'],
     options: ['secrets-dir'],
     exit: '0 stopped, 1 could not start',
   },

@@ -150,6 +150,8 @@ export interface RunningSimulator {
   port: number;
   /** The identity a manifest pins (SSH host key fingerprint, TLS certificate fingerprint), when it has one. */
   fingerprint?: string | null;
+  /** A second pinned identity, for a simulator with two endpoints (AOS-CX: REST over TLS on `port`, its CLI over SSH). */
+  sshFingerprint?: string;
   stop(): Promise<void>;
   /** Simulator-specific access to its in-memory model for tests. */
   model?: unknown;

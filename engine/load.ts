@@ -122,8 +122,14 @@ export function loadText(text: string, file: string, dir: string): LoadResult {
     // Warnings are errors here: an unknown tag (`!!python/object`, `!vault`) or YAML version would
     // otherwise be dropped silently and the value used as a plain string.
     const errs = [...doc.errors, ...doc.warnings];
+    // yaml often reports one mistake several times on its line (a bad indent as BLOCK_AS_IMPLICIT_KEY,
+    // MULTILINE_IMPLICIT_KEY and MISSING_CHAR): the first report of a line is the one that says why.
+    const lines = new Set<number>();
     for (const err of errs) {
-      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage(err.code, err.message), pos: at(unclosedStart(doc.contents as YamlNode, err.code, err.pos[0]) ?? err.pos[0]) });
+      const pos = at(unclosedStart(doc.contents as YamlNode, err.code, err.pos[0]) ?? err.pos[0]);
+      if (lines.has(pos.line)) continue;
+      lines.add(pos.line);
+      diagnostics.push({ severity: 'error', code: 'E_YAML', message: yamlMessage(err.code, err.message), pos });
     }
     if (errs.length) return;
     // An empty document (a trailing `---`, `---` twice, only comments) is no resource; yaml gives it an empty null scalar.

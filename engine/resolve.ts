@@ -2,11 +2,14 @@
  * Stage 4: resolve references by name. A reference is a dependency edge; a
  * reference to a name that does not exist is a diagnostic, and so is one that
  * crosses zones (a school resource naming an administration device), a
- * duplicate name, and a dependency cycle.
+ * duplicate name, and a dependency cycle. A dangling reference says which
+ * name of that kind it was probably meant to be; a reference to a document
+ * that failed validation is not reported again (its own error is the cause).
  */
 import type { Diagnostic, KindDef, Resource } from './types.js';
 import { positionOf } from './load.js';
 import { Graph } from './graph.js';
+import { didYouMean } from './suggest.js';
 
 export interface ResolvedReference {
   from: Resource;
@@ -24,8 +27,10 @@ export interface Resolution {
 /**
  * @param resources the run's resources (one or more environments)
  * @param repository every resource of the repository (for telling a cross-zone reference from a typo)
+ * @param failed addresses of documents that failed validation (validate.ts)
  */
-export function resolveReferences(resources: Resource[], kinds: (k: string) => KindDef | undefined, repository: Resource[] = resources): Resolution {
+export function resolveReferences(resources: Resource[], kinds: (k: string) => KindDef | undefined, repository: Resource[] = resources, failed: Iterable<string> = []): Resolution {
+  const failedAddresses = new Set(failed);
   const diagnostics: Diagnostic[] = [];
   const byAddress = new Map<string, Resource>();
   for (const r of resources) {
@@ -59,6 +64,7 @@ export function resolveReferences(resources: Resource[], kinds: (k: string) => K
         else graph.addEdge(r.address, to.address);
         continue;
       }
+      if (failedAddresses.has(`${r.env}/${ref.kind}/${ref.name}`)) continue;
       const pos = positionOf(r, ref.pointer);
       if (!kinds(ref.kind)) {
         // e.g. a License covering a SoftwareDeployment before the software area is part of this build
@@ -77,7 +83,8 @@ export function resolveReferences(resources: Resource[], kinds: (k: string) => K
       } else if (other.length) {
         diagnostics.push({ severity: 'error', code: 'E_REF_OTHER_ENV', message: `${ref.kind} ${JSON.stringify(ref.name)} exists only in environment ${other[0].env}; references stay within an environment`, pos });
       } else {
-        diagnostics.push({ severity: 'error', code: 'E_REF_DANGLING', message: `no ${ref.kind} named ${JSON.stringify(ref.name)} in environment ${r.env}`, pos });
+        const names = [...byAddress.values()].filter((x) => x.env === r.env && x.kind === ref.kind).map((x) => x.name);
+        diagnostics.push({ severity: 'error', code: 'E_REF_DANGLING', message: `no ${ref.kind} named ${JSON.stringify(ref.name)} in environment ${r.env}${didYouMean(ref.name, names)}`, pos });
       }
     }
   }

@@ -37,7 +37,7 @@ export interface Workspace {
   manifestsHash: string;
 }
 
-function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder, roots: LocalRoots): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[] } {
+function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder, roots: LocalRoots): { env?: ValidatedEnvironment; diagnostics: Diagnostic[]; files: string[]; failed: string[] } {
   const diagnostics: Diagnostic[] = [];
   const documents: LoadedDocument[] = [];
   const files: string[] = [];
@@ -61,9 +61,9 @@ function loadEnvironment(catalog: Catalog, folder: EnvironmentFolder, roots: Loc
     documents.push(...expanded.documents);
     for (const d of expanded.documents) if (!files.includes(d.file)) files.push(d.file);
   }
-  const v = validateEnvironment({ documents, envFile }, (k) => catalog.kind(k));
+  const v = validateEnvironment({ documents, envFile }, (k) => catalog.kind(k), catalog.kinds.map((k) => k.kind));
   diagnostics.push(...v.diagnostics);
-  return { env: v.env, diagnostics, files };
+  return { env: v.env, diagnostics, files, failed: v.failed };
 }
 
 export interface LoadOptions {
@@ -83,9 +83,11 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
   const envs: ValidatedEnvironment[] = [];
   const fileSet = new Set<string>();
   const loadedByDir = new Map<string, ValidatedEnvironment | undefined>();
+  const failed: string[] = [];
   for (const folder of found.envs) {
     const r = loadEnvironment(catalog, folder, roots);
     diagnostics.push(...r.diagnostics);
+    failed.push(...r.failed);
     r.files.forEach((f) => fileSet.add(f));
     loadedByDir.set(folder.dir, r.env);
     if (r.env) envs.push(r.env);
@@ -119,7 +121,7 @@ export async function loadWorkspace(catalog: Catalog, paths: string[], opts: Loa
     });
   }
   await prepareKinds(catalog, resources);
-  const resolution = resolveReferences(resources, (k) => catalog.kind(k), repository);
+  const resolution = resolveReferences(resources, (k) => catalog.kind(k), repository, failed);
   diagnostics.push(...resolution.diagnostics);
   diagnostics.push(...connectionFileDiagnostics(resources.filter((r) => isTargetResource(catalog, r)), roots));
   // Each driver checks the connections it will use (plain-HTTP WinRM, missing pins, ...); warnings reach the plan.

@@ -1,6 +1,6 @@
 /** Shared pieces of the plan renderers. */
 import { createRequire } from 'node:module';
-import type { Change, FieldDiff, Plan, PolicyResult, SourcePos } from '../types.js';
+import type { Change, FieldDiff, Plan, PolicyResult } from '../types.js';
 
 export function actionSymbol(c: Change): string {
   if (c.actions.length === 2) return '-/+';
@@ -14,11 +14,6 @@ export function actionWord(c: Change): string {
 
 export function fieldName(d: FieldDiff): string {
   return d.path.slice(1).replace(/~1/g, '/').replace(/~0/g, '~');
-}
-
-export function fmtValue(v: unknown): string {
-  if (v === undefined) return '(unset)';
-  return JSON.stringify(v);
 }
 
 /** Multi-line text fields (file content) are shown as a unified diff, not as JSON strings. */
@@ -58,11 +53,6 @@ export function targetName(c: Change): string {
 /** A policy that flags what reviewers must look at twice: it failed and demands extra approvals. */
 export function isRiskPolicy(p: PolicyResult): boolean {
   return !p.passed && typeof p.extraApprovals === 'number' && p.extraApprovals > 0;
-}
-
-/** The plan's risk flags (violations of risk policies), for the "Risk" list of the renderers. */
-export function riskFlags(plan: Plan): { policy: string; address: string; message: string; pos?: SourcePos }[] {
-  return plan.policy.filter(isRiskPolicy).flatMap((p) => p.violations.map((v) => ({ policy: p.name, address: v.address, message: v.message, pos: v.pos })));
 }
 
 /** Extra approvals the risk policies demand. */

@@ -1,24 +1,38 @@
 /**
- * Markdown rendering for a merge-request comment: a summary table first,
- * details per target in collapsible sections, and never more than
- * MAX_MARKDOWN characters however large the plan (what does not fit is
- * counted and the reader is pointed to the JSON plan).
+ * Markdown rendering for a merge-request comment (view.ts decides what is
+ * shown, in which order): the header (environments, where the rules came
+ * from, status, approvals needed), a summary table, the risk list open
+ * above everything else, failed policies, then one section per environment
+ * with a collapsible block per target (open when it deletes something).
+ * Never more than MAX_MARKDOWN characters however large the plan: what does
+ * not fit is counted and the reader is pointed to the JSON plan.
  */
-import type { Change, LicenseUsage, Plan } from '../types.js';
-import { actionSymbol, actionWord, fieldName, fmtValue, isRiskPolicy, isTextBlock, riskApprovals, riskFlags, summaryLine, unifiedDiff } from './common.js';
+import type { LicenseUsage, Plan } from '../types.js';
+import { actionSymbol, actionWord, isRiskPolicy, riskApprovals, summaryLine, targetName } from './common.js';
 import { htmlText, mdCode, mdFence as fence, mdText as esc, visibleDeep } from './escape.js';
-import { governanceLines, trustLine } from './governance.js';
+import { blockLabel, Budget, fieldLines, groupChanges, objectParts, riskItems, trustLine, vlanNames, type Block, type RiskCategory } from './view.js';
 
 export const MAX_MARKDOWN = 60_000;
+/** Room kept for the closing lines. */
+const TAIL = 600;
+/** Risk lines shown per category before the rest is counted. */
+const RISK_LINES = 20;
 
-function changeBlock(c: Change): string {
-  const lines: string[] = [];
-  lines.push(`**${mdCode(actionSymbol(c))} ${esc(c.address)}** — ${esc(actionWord(c))} ${esc(c.kind)} ${mdCode(c.id)}`);
+const RISK_LABEL: Record<RiskCategory, string> = { governance: '🏛️ rules', delete: '🗑️ delete', prune: '✂️ prune', flag: '⚠️', 'vlan-in-use': '⚠️ in use' };
+
+/** `File `/etc/motd` on server`, `24 SwitchPorts on access-01`: an id is a code span, so it reads exactly. */
+function blockLabelMarkdown(b: Block): string {
+  if (b.ids.length > 1) return esc(blockLabel(b));
+  const o = objectParts(b.change);
+  return `${esc(o.kind)} ${mdCode(o.id)}${o.name ? ` (${esc(o.name)})` : ''} on ${esc(targetName(b.change))}`;
+}
+
+function changeBlock(b: Block, names: ReturnType<typeof vlanNames>): string {
+  const lines = [`**${mdCode(actionSymbol(b.change))} ${esc(b.address)}** — ${esc(actionWord(b.change))} ${blockLabelMarkdown(b)}`];
   const plain: string[] = [];
-  for (const d of c.diff) {
-    if (isTextBlock(d)) lines.push('', fence(unifiedDiff(d, c.id), 'diff'));
-    else if (d.sensitive) plain.push(`${fieldName(d)}: (sensitive) ${fmtValue(d.after)}`);
-    else plain.push(c.actions[0] === 'create' ? `${fieldName(d)}: ${fmtValue(d.after)}` : `${fieldName(d)}: ${fmtValue(d.before)} -> ${fmtValue(d.after)}`);
+  for (const f of fieldLines(b, names)) {
+    if (f.kind === 'diff') lines.push('', fence(f.diff, 'diff'));
+    else plain.push(f.text);
   }
   if (plain.length) lines.push('', fence(plain.join('\n')));
   return lines.join('\n');
@@ -45,27 +59,32 @@ export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'pla
   // Values are shown through escape.ts: no control character raw, no way out of a code span or fence.
   const plan = visibleDeep(raw);
   const hint = opts.jsonHint ?? 'the JSON plan (artifact)';
+  const drift = opts.mode === 'drift';
   const head: string[] = [];
-  const title = opts.mode === 'drift' ? 'einklang drift' : 'einklang plan';
-  head.push(`### ${title}: ${esc(plan.environments.join(', '))}${plan.zone ? ` (zone ${esc(plan.zone)})` : ''}`);
+  head.push(`### ${drift ? 'einklang drift' : 'einklang plan'}: ${esc(plan.environments.join(', '))}${plan.zone ? ` (zone ${esc(plan.zone)})` : ''}`);
+  head.push('');
+  const status = !plan.complete ? '❌ **incomplete** (targets could not be read)' : !plan.applyable ? '❌ **not applyable** (mandatory policy failed)' : plan.changes.length ? '✅ applyable' : '✅ no changes';
+  const trust = trustLine(plan);
+  const approvals = !drift && plan.changes.length ? ` · **${plan.approvalsRequired.count} approval(s)** needed${plan.approvalsRequired.groups.length ? ` from ${esc(plan.approvalsRequired.groups.join(', '))}` : ''}` : '';
+  head.push(`Status: ${status}${approvals} · plan hash ${mdCode(plan.hash)}${trust && !drift ? ` · ${esc(trust)}` : ''}`);
   head.push('');
   head.push('| action | count |', '|---|---:|');
   const s = plan.summary;
   head.push(`| create | ${s.create} |`, `| update | ${s.update} |`, `| replace | ${s.replace} |`, `| delete | ${s.delete} |`, `| unchanged | ${s.noop} |`);
   if (s.unmanaged) head.push(`| unmanaged | ${s.unmanaged} |`);
   head.push('');
-  const status = !plan.complete ? '❌ **incomplete** (targets could not be read)' : !plan.applyable ? '❌ **not applyable** (mandatory policy failed)' : plan.changes.length ? '✅ applyable' : '✅ no changes';
-  head.push(`Status: ${status} · plan hash ${mdCode(plan.hash)} · ${esc(String(plan.approvalsRequired.count))} approval(s) required`);
-  const trust = trustLine(plan);
-  if (trust) head.push('', esc(trust));
-  const governance = governanceLines(plan);
-  if (governance.length) head.push('', '**⚠️ Governance changes** (approved under the trusted rules):', '', ...governance.map((l) => `- ${esc(l)}`));
-  head.push('');
-  for (const e of plan.errored) head.push(`- ❌ ${mdCode(e.target)}: ${esc(e.message)}`);
-  const risks = riskFlags(plan);
-  if (risks.length) head.push('', `**⚠️ Risk** (needs ${riskApprovals(plan)} extra approval(s)):`, '');
-  for (const r of risks.slice(0, 20)) head.push(`- ⚠️ ${esc(r.message)} (${mdCode(r.address)})`);
-  if (risks.length > 20) head.push(`- _${risks.length - 20} more in ${esc(hint)}_`);
+  for (const e of plan.errored.slice(0, 20)) head.push(`- ❌ ${mdCode(e.target)}: ${esc(e.message)}`);
+  if (plan.errored.length > 20) head.push(`- _${plan.errored.length - 20} more unreadable target(s) in ${esc(hint)}_`);
+  const risks = riskItems(plan);
+  if (risks.length) {
+    const extra = riskApprovals(plan);
+    head.push('', `#### ⚠️ Risk: read these first${extra ? ` (they add ${extra} approval(s) to those needed)` : ''}`, '');
+    for (const cat of Object.keys(RISK_LABEL) as RiskCategory[]) {
+      const list = risks.filter((r) => r.category === cat);
+      for (const r of list.slice(0, RISK_LINES)) head.push(`- ${RISK_LABEL[cat]} ${esc(r.text)} (${mdCode(r.address)})`);
+      if (list.length > RISK_LINES) head.push(`- ${RISK_LABEL[cat]} _${list.length - RISK_LINES} more in ${esc(hint)}_`);
+    }
+  }
   const failed = plan.policy.filter((p) => !p.passed);
   if (failed.length) {
     head.push('', '| policy | enforcement | violations |', '|---|---|---:|');
@@ -75,41 +94,45 @@ export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'pla
   const pools = plan.policy.flatMap((p) => p.licenses ?? []);
   if (pools.length) head.push(...licenseTable(pools, hint));
   head.push('');
-  let out = head.join('\n');
-  const byTarget = new Map<string, Change[]>();
-  for (const c of plan.changes) (byTarget.get(c.target) ?? byTarget.set(c.target, []).get(c.target)!).push(c);
-  const tailReserve = 600;
-  let shown = 0;
+  const out = new Budget(MAX_MARKDOWN);
+  let headLeft = 0;
+  for (const line of head) if (headLeft || !out.add(line + '\n', TAIL)) headLeft++;
+  if (headLeft) out.add(`\n_${headLeft} more line(s) of the summary are in ${esc(hint)}._\n\n`);
+
+  const names = vlanNames(plan);
+  let left = 0;
   let omittedTargets = 0;
-  for (const [target, changes] of byTarget) {
-    const counts = new Map<string, number>();
-    for (const c of changes) counts.set(actionWord(c), (counts.get(actionWord(c)) ?? 0) + 1);
-    const summary = `<details><summary><code>${htmlText(target)}</code>: ${htmlText([...counts].map(([k, n]) => `${n} ${k}`).join(', '))}</summary>\n\n`;
-    let section = summary;
-    let inSection = 0;
-    for (const c of changes) {
-      const block = changeBlock(c) + '\n\n';
-      if (out.length + section.length + block.length + tailReserve + 20 > MAX_MARKDOWN) break;
-      section += block;
-      inSection++;
-    }
-    if (inSection < changes.length) section += `_${changes.length - inSection} more change(s) on this target are in ${esc(hint)}._\n\n`;
-    section += '</details>\n\n';
-    if (out.length + section.length + tailReserve > MAX_MARKDOWN) {
-      omittedTargets++;
+  for (const env of groupChanges(plan)) {
+    if (!out.add(`#### ${esc(env.env)}\n\n`, TAIL)) {
+      left += env.targets.reduce((n, t) => n + t.changes, 0);
+      omittedTargets += env.targets.length;
       continue;
     }
-    out += section;
-    shown += inSection;
+    for (const t of env.targets) {
+      const open = t.blocks.some((b) => b.change.actions.length === 1 && b.change.actions[0] === 'delete') ? ' open' : '';
+      let section = `<details${open}><summary><code>${htmlText(t.target)}</code>: ${htmlText(t.counts)}</summary>\n\n`;
+      let inSection = 0;
+      for (const b of t.blocks) {
+        const block = changeBlock(b, names) + '\n\n';
+        // the block, this section's closing lines and what the rest of the comment needs
+        if (out.length + section.length + block.length + TAIL + 120 > MAX_MARKDOWN) break;
+        section += block;
+        inSection += b.ids.length;
+      }
+      if (inSection < t.changes) section += `_${t.changes - inSection} more change(s) on this target are in ${esc(hint)}._\n\n`;
+      section += '</details>\n\n';
+      if (!out.add(section, TAIL)) {
+        left += t.changes;
+        omittedTargets++;
+      } else left += t.changes - inSection;
+    }
   }
   if (plan.unmanaged.length) {
     const list = plan.unmanaged.slice(0, 50).map((u) => `- ${mdCode(u.target)}: ${esc(u.kind)} ${mdCode(u.id)}`).join('\n');
-    const sec = `<details><summary>${plan.unmanaged.length} unmanaged object(s)</summary>\n\n${list}\n\n</details>\n\n`;
-    if (out.length + sec.length + tailReserve <= MAX_MARKDOWN) out += sec;
+    out.add(`<details><summary>${plan.unmanaged.length} unmanaged object(s)</summary>\n\n${list}\n\n</details>\n\n`, TAIL);
   }
-  if (shown < plan.changes.length) {
-    out += `> **${plan.changes.length - shown} of ${plan.changes.length} changes are not shown here${omittedTargets ? ` (${omittedTargets} target(s) left out entirely)` : ''}** to keep this comment under ${MAX_MARKDOWN} characters. The complete plan is in ${esc(hint)}.\n\n`;
-  }
-  out += `_${esc(summaryLine(plan))}._\n`;
-  return out.length > MAX_MARKDOWN ? out.slice(0, MAX_MARKDOWN - 80) + `\n\n_(cut; see ${esc(hint)})_\n` : out;
+  let tail = '';
+  if (left) tail += `> **${left} of ${plan.changes.length} changes are not shown here${omittedTargets ? ` (${omittedTargets} target(s) left out entirely)` : ''}** to keep this comment under ${MAX_MARKDOWN} characters. The complete plan is in ${esc(hint)}.\n\n`;
+  tail += `_${esc(summaryLine(plan))}._\n`;
+  return out.text() + tail;
 }

@@ -226,7 +226,7 @@ export const switchPortKind: KindDef = {
     const all = [...ctx.byAddress.values()];
     for (const ref of portVlanRefs(res)) {
       const vlan = ctx.byAddress.get(vlanAddress(res.env, ref.name));
-      if (!vlan || typeof s.switch !== 'string') continue; // dangling references are reported by the engine
+      if (!vlan || !sw) continue; // dangling references (the VLAN's or the switch's) are reported by the engine, once
       if (vlan.spec?.ensure === 'absent') {
         out.push(diag(res, ref.pointer, 'E_NET_VLAN_ABSENT', `VLAN ${ref.name} is declared absent (ensure: absent) but this port uses it`));
       } else if (!vlanSwitchNames(vlan, all).includes(s.switch)) {

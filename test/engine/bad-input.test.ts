@@ -6,7 +6,9 @@
  *   { "code": "E_...", "file": "school/bad.yaml", "line": 7, "col": 9,
  *     "command": "validate" | "plan" | "apply",
  *     "paths": ["."],        // optional: CLI arguments, relative to the case folder
- *     "errors": 1 }          // optional: exact number of error diagnostics (default 1)
+ *     "errors": 1,           // optional: exact number of error diagnostics (default 1)
+ *     "message": "regex",    // optional: the expected diagnostic's message matches it
+ *     "notMessage": "regex" } // optional: no diagnostic line matches it (a value that must not be echoed)
  *
  * Cases that must not be committed as files (a 50 MB manifest, invalid UTF-8,
  * raw NUL bytes, CRLF line endings) are generated below into a temp folder.
@@ -44,6 +46,8 @@ interface Expect {
   command: 'validate' | 'plan' | 'apply';
   paths?: string[];
   errors?: number;
+  message?: string;
+  notMessage?: string;
 }
 
 interface Case {
@@ -232,6 +236,8 @@ function checkCase(c: Case, r: Run): void {
     return file === e.file && Number(line) === e.line && (e.col === undefined || Number(col) === e.col) && code === e.code;
   });
   assert.ok(hit, `expected "${where}: error ${e.code}: ..."${report}`);
+  if (e.message !== undefined) assert.match(hit.replace(DIAGNOSTIC, ''), new RegExp(e.message), `message${report}`);
+  if (e.notMessage !== undefined) for (const l of diags) assert.doesNotMatch(l, new RegExp(e.notMessage), `a diagnostic echoes what it must not${report}`);
   assert.equal(diags.length, e.errors ?? 1, `number of error diagnostics${report}`);
   // Every line of stderr is a diagnostic or an einklang summary line: no raw dumps.
   for (const l of r.stderr.split('\n').filter(Boolean)) assert.ok(DIAGNOSTIC.test(l) || l.startsWith('einklang: '), `unexpected stderr line ${JSON.stringify(l)}${report}`);

@@ -80,7 +80,7 @@ describe('governance through the CLI', function () {
     const author = { EINKLANG_AUTHOR: 'author@schule.invalid' };
     const md = await runCli(['plan', s.env, '--format', 'markdown', '--out', s.plan], { cwd: s.root, env: author });
     assert.equal(md.code, 2, md.stderr);
-    assert.match(md.stdout, /2 approval\(s\) required/);
+    assert.match(md.stdout, /\*\*2 approval\(s\)\*\* needed/);
     const approve = (who: string) => runCli(['approve', s.plan, '--key', join(s.keys.dir, `${who}.key`)], { cwd: s.root });
 
     assert.equal((await approve('anna')).code, 0);

@@ -259,11 +259,11 @@ spec: { switch: kern, ports: "Gi1/0/47", mode: trunk, nativeVlan: students, allo
     kern.setVlan(20, 'SCHUELER');
     kern.setPort('Gi1/0/47', { mode: 'trunk', nativeVlan: MGMT, allowedVlans: [MGMT, 20], description: 'Uplink' });
     const md = await plan(lab, 2, ['--format', 'markdown']);
-    assert.match(md.stdout, /\*\*⚠️ Risk\*\* \(needs 1 extra approval\(s\)\)/);
+    assert.match(md.stdout, /^#### ⚠️ Risk: read these first \(they add 1 approval\(s\) to those needed\)$/m);
     // The markdown escapes punctuation in plain text (engine/render/escape.ts); read it as rendered.
     assert.match(unescapeMarkdown(md.stdout), /- ⚠️ takes management VLAN 10 \(MGMT\) off port Gi1\/0\/47 of switch kern \(trunk, native 10, allowed 10,20 -> trunk, native 20, allowed 20\)/);
     const text = await plan(lab, 2);
-    assert.match(text.stdout, /Risk \(needs 1 extra approval\(s\)\):\n\s+! takes management VLAN 10 \(MGMT\) off port Gi1\/0\/47/);
+    assert.match(text.stdout, /Risk: read these first \(they add 1 approval\(s\) to those needed\):\n\s+flag\s+! takes management VLAN 10 \(MGMT\) off port Gi1\/0\/47/);
     const file = JSON.parse(readFileSync(lab.planFile, 'utf8'));
     const risk = file.policy.find((p: { name: string }) => p.name === 'builtin/network-risk');
     assert.equal(risk.extraApprovals, 1);

@@ -341,7 +341,7 @@ spec:
     const pub = readFileSync(join(keys, 'pruefer.pub'), 'utf8').trim();
     writeFileSync(join(lab.env, 'reviewers.yaml'), `apiVersion: einklang/v1\nkind: Reviewer\nmetadata: { name: pruefer }\nspec: { publicKey: "${pub}", groups: [netz], email: pruefer@schule.invalid }\n`);
     const planned = await plan(lab, 2);
-    assert.match(planned.stdout, /Risk \(needs 1 extra approval\(s\)\):\n\s+! takes management VLAN 10 \(MGMT\) off port (Gi1\/0\/48|1\/1\/48)/);
+    assert.match(planned.stdout, /Risk: read these first \(they add 1 approval\(s\) to those needed\):\n\s+flag\s+! takes management VLAN 10 \(MGMT\) off port (Gi1\/0\/48|1\/1\/48)/);
     const unapproved = await cli(lab, ['apply', lab.planFile]);
     assert.equal(unapproved.code, 1, 'refused without the extra approval');
     assert.deepEqual(lab.ios.model.running, before.ios, 'refused: nothing changed');

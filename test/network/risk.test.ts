@@ -89,8 +89,8 @@ describe('builtin/network-risk', () => {
       approvalsRequired: { count: 0, groups: [] },
       hash: 'sha256:x',
     } as unknown as Plan;
-    assert.match(renderText(plan), /Risk \(needs 1 extra approval\(s\)\):\n {4}! takes management VLAN 10 \(MGMT\) off port Gi1\/0\/47/);
+    assert.match(renderText(plan), /^Risk: read these first \(they add 1 approval\(s\) to those needed\):\n {2}flag {4}! takes management VLAN 10 \(MGMT\) off port Gi1\/0\/47/m);
     assert.doesNotMatch(renderText(plan), /policy advisory builtin\/network-risk/, 'listed once, as a risk');
-    assert.match(unescapeMarkdown(renderMarkdown(plan)), /\*\*⚠️ Risk\*\* \(needs 1 extra approval\(s\)\):\n\n- ⚠️ takes management VLAN 10 \(MGMT\)/);
+    assert.match(unescapeMarkdown(renderMarkdown(plan)), /^#### ⚠️ Risk: read these first \(they add 1 approval\(s\) to those needed\)\n\n- ⚠️ takes management VLAN 10 \(MGMT\)/m);
   });
 });

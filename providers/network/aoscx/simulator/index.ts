@@ -376,6 +376,8 @@ export async function startAoscxSimulator(target: TargetSpec, opts: AoscxSimulat
     description: `https://${host}:${port} + ssh://${host}:${shell.port} (lab aoscx switch for ${target.address})`,
     port,
     sshPort: shell.port,
+    fingerprint: cert.fingerprint256,
+    sshFingerprint: aoscxHostKeyFingerprint(target.address),
     model: sim,
     async stop() {
       sim.close();

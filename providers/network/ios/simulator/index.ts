@@ -75,6 +75,7 @@ export async function startIosSimulator(target: TargetSpec, opts: IosSimulatorOp
   return {
     description: `ssh://${conn.host ?? '127.0.0.1'}:${shell.port} (lab ios switch for ${target.address})`,
     port: shell.port,
+    fingerprint: iosHostKeyFingerprint(target.address),
     model: sim,
     async stop() {
       sim.close();

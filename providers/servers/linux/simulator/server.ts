@@ -124,6 +124,7 @@ export async function startLinuxSimulator(target: TargetSpec, opts: LinuxSimulat
   return {
     description: `ssh://127.0.0.1:${actual} (lab linux host for ${target.address})`,
     port: actual,
+    fingerprint: labHostKeyFingerprint(target.address),
     model,
     stop: () =>
       new Promise<void>((resolve) => {
