@@ -57,13 +57,24 @@ process.on('uncaughtException', (e) => {
   process.exit(1);
 });
 
+// A run whose work left nothing to wait for but never finished (a driver's promise that never settles) would
+// otherwise end with exit 0 and no output: an apply that silently did not happen. It is an error.
+let finished = false;
+process.on('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('einklang: internal error: the run stopped before it finished (an operation was left unanswered); nothing further was done\n');
+  process.exit(1);
+});
+
 main(process.argv.slice(2)).then(
   (code) => {
+    finished = true;
     reportMemory();
     // Let stdout drain before exiting (large plans piped to a file).
     process.stdout.write('', () => process.exit(code));
   },
   (e) => {
+    finished = true;
     process.stderr.write(`einklang: internal error: ${visible(String(e?.message ?? e))}\n`);
     process.exit(1);
   },

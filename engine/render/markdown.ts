@@ -8,6 +8,7 @@
  * not fit is counted and the reader is pointed to the JSON plan.
  */
 import type { LicenseUsage, Plan } from '../types.js';
+import { signatureLine } from './signatures.js';
 import { actionSymbol, actionWord, isRiskPolicy, riskApprovals, summaryLine, targetName } from './common.js';
 import { htmlText, mdCode, mdFence as fence, mdText as esc, visibleDeep } from './escape.js';
 import { blockLabel, Budget, fieldLines, groupChanges, objectParts, riskItems, trustLine, vlanNames, type Block, type RiskCategory } from './view.js';
@@ -67,6 +68,8 @@ export function renderMarkdown(raw: Plan, opts: { jsonHint?: string; mode?: 'pla
   const trust = trustLine(plan);
   const approvals = !drift && plan.changes.length ? ` · **${plan.approvalsRequired.count} approval(s)** needed${plan.approvalsRequired.groups.length ? ` from ${esc(plan.approvalsRequired.groups.join(', '))}` : ''}` : '';
   head.push(`Status: ${status}${approvals} · plan hash ${mdCode(plan.hash)}${trust && !drift ? ` · ${esc(trust)}` : ''}`);
+  const signed = signatureLine(plan);
+  if (!drift && signed) head.push('', esc(signed));
   head.push('');
   head.push('| action | count |', '|---|---:|');
   const s = plan.summary;

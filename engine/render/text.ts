@@ -9,6 +9,7 @@
  * colours (values are escaped first).
  */
 import type { Plan } from '../types.js';
+import { signatureLine } from './signatures.js';
 import { actionSymbol, isRiskPolicy, riskApprovals, summaryLine } from './common.js';
 import { visible, visibleDeep } from './escape.js';
 import { blockLabel, Budget, fieldLines, groupChanges, riskItems, trustLine, vlanNames, type RiskCategory } from './view.js';
@@ -107,5 +108,7 @@ export function renderText(raw: Plan, opts: TextOptions = {}): string {
   if (!plan.complete) end.push(c('red', `Incomplete: ${plan.errored.length} target(s) could not be read; this plan cannot be applied.`));
   else if (!plan.applyable) end.push(c('red', 'Not applyable: a mandatory policy failed.'));
   if (!drift && plan.changes.length && plan.approvalsRequired.count) end.push(`Needs ${plan.approvalsRequired.count} approval(s)${plan.approvalsRequired.groups.length ? ` from ${plan.approvalsRequired.groups.join(', ')}` : ''} before apply.`);
+  const signed = signatureLine(plan);
+  if (!drift && signed) end.push(signed);
   return out.text() + end.join('\n') + '\n';
 }

@@ -166,7 +166,7 @@ describe('intune through the CLI', function () {
     const planFile = join(lab.root, 'plan.json');
     const plan = await cli(lab, ['plan', lab.env, '--out', planFile]);
     assert.equal(plan.code, 2, plan.stdout + plan.stderr);
-    assert.match(plan.stdout, /~ +gs-nord\/App\/anton[^\n]*\n +assignments: \[\{"group":"Lehrer-iPads","intent":"available"\}\] -> \[\{"group":"GS Nord iPads 5a","intent":"required"\}\]/);
+    assert.match(plan.stdout, /~ +gs-nord\/App\/anton[^\n]*\n +assignments: \[\{group: "Lehrer-iPads", intent: "available"\}\] -> \[\{group: "GS Nord iPads 5a", intent: "required"\}\]/);
     assert.match(plan.stdout, /\? +unmanaged DeviceGroup Lehrer-iPads/);
     const applied = await cli(lab, ['apply', planFile]);
     assert.equal(applied.code, 0, applied.stdout + applied.stderr);

@@ -72,7 +72,8 @@ describe('trust: the change under review never decides who approves it', functio
     assert.deepEqual(saved.governance.map((g: { address: string; action: string }) => `${g.action} ${g.address}`), ['create schule-a/Reviewer/m1', 'create schule-a/Reviewer/m2']);
     assert.equal(saved.approvalsRequired.count, 2);
     const text = plan.stdout;
-    assert.ok(/governance/i.test(text) && text.indexOf('schule-a/Reviewer/m1') < text.indexOf('/etc/motd'), 'the governance change is listed before the other changes');
+    assert.match(text, /^Risk: read these first[^\n]*\n  rules +create Reviewer .*m1/m);
+    assert.ok(text.indexOf('schule-a/Reviewer/m1') < text.indexOf('/etc/motd'), 'the governance change is listed before the other changes');
 
     const approve = await repo.cli(['approve', repo.planFile, '--key', join(repo.keys, 'm1.key'), '--trusted-ref', 'main']);
     assert.equal(approve.code, 1);
