@@ -7,8 +7,9 @@
 import type { DriverEntry, KindDef } from '../engine/contract.js';
 import * as servers from './servers/index.js';
 import * as network from './network/index.js';
+import * as software from './software/index.js';
 
-const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network];
+const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, software];
 
 export const providerKinds: KindDef[] = areas.flatMap((a) => a.kinds);
 export const driverEntries: DriverEntry[] = areas.flatMap((a) => a.drivers);
