@@ -27,6 +27,8 @@ const LAB_SECRETS: Record<string, string> = {
   EINKLANG_SECRET_SCHOOL_SWITCH_PASSWORD: 'lab-switch-password',
   EINKLANG_SECRET_ADMINISTRATION_SWITCH_PASSWORD: 'lab-switch-password-verwaltung',
   EINKLANG_SECRET_ADMINISTRATION_WINDOWS_ADMIN_PASSWORD: 'Lab-Windows-Passw0rd!',
+  EINKLANG_SECRET_SCHOOL_OPSI_PASSWORD: 'lab-opsi-password',
+  EINKLANG_SECRET_ADMINISTRATION_OPSI_PASSWORD: 'lab-opsi-password-verwaltung',
 };
 
 const ZONES: { zone: string; envs: string[] }[] = [

@@ -249,7 +249,8 @@ function conflicts(res: Resource, group: Resource, byAddress: Map<string, Resour
     if (other.spec?.group === s.group) {
       return [diag(res, '/spec/product', 'E_OPSI_DEPLOYMENT_DUPLICATE', `${res.address}: ${other.address} also deploys ${s.product} to ClientGroup ${s.group}`)];
     }
-    if (wants(other) === wants(res)) continue;
+    // a conflict is one mistake: reported once, at the deployment that sorts last
+    if (wants(other) === wants(res) || other.address > res.address) continue;
     const shared = groupClients(otherGroup).find((c) => mine.has(c));
     if (shared) {
       return [

@@ -71,6 +71,7 @@ describe('lazy loading', function () {
       assert.ok(loaded(r.modules, /^dist\/providers\/servers\/linux\/driver\.js$/).length === 1, 'the ssh driver is loaded');
       assert.deepEqual(loaded(r.modules, /providers\/servers\/winrm\/(driver|transport|session|lab|simulator)/), [], 'no WinRM code');
       assert.deepEqual(loaded(r.modules, /providers\/network\/(ios|aoscx)\//), [], 'no switch driver code');
+      assert.deepEqual(loaded(r.modules, /providers\/software\/opsi\/(driver|rpc|read|lab)\.js/), [], 'no opsi driver code');
       assert.deepEqual(loaded(r.modules, /cel-js|@bufbuild/), [], 'no CEL library');
       assert.deepEqual(loaded(r.modules, /ajv\/dist\/(compile|core)|providers\/.*\/simulator\//), [], 'no ajv compiler, no simulator');
     } finally {

@@ -127,8 +127,17 @@ export class OpsiRpc {
       await auth.headers(); // logs in now (one request): pin and credentials proven before the engine relies on us
     } catch (e) {
       await session.close(false);
-      if (e instanceof ApiError && e.code === 'E_AUTH') gate.rejected.set(credentialKey(c), e);
-      if (e instanceof ApiError && e.code === 'E_FORBIDDEN' && /is blocked/.test(e.message)) gate.blocked = { until: (clock?.now() ?? Date.now()) + BLOCK_TIME_MS, error: e };
+      if (!(e instanceof ApiError)) throw e;
+      if (e.code === 'E_AUTH') {
+        const err = new ApiError(`opsi refused the login of user ${c.user}: ${e.message}`, e.code, e.detail);
+        gate.rejected.set(credentialKey(c), err);
+        throw err;
+      }
+      if (e.code === 'E_FORBIDDEN' && /is blocked/.test(e.message)) {
+        const err = new ApiError(`opsi blocks this client after too many failed logins (10 in 120 s block the address for 120 s): ${e.message}`, e.code, e.detail);
+        gate.blocked = { until: (clock?.now() ?? Date.now()) + BLOCK_TIME_MS, error: err };
+        throw err;
+      }
       throw e;
     }
     return session;
