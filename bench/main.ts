@@ -13,6 +13,7 @@
  *             (simulators from bench/winrm.ts, benchWinrmSimulators)
  *   policies  built-in policies over generated resources (bench/policies.ts, benchPolicies)
  *   kit       the provider kit's HTTPS client, paging, JSON-RPC and budget on its simulator (bench/kit.ts)
+ *   opsi      95 schools x 300 clients x 25 products against one simulated opsi server (bench/opsi.ts)
  * The last three are wired in bench/cases.ts; a case whose module is not
  * there (yet) is reported as not available.
  */
@@ -20,12 +21,13 @@ import { parseArgs } from 'node:util';
 import { packageRoot } from '../engine/paths.js';
 import { benchSsh } from './ssh.js';
 import { benchKit } from './kit.js';
+import { benchOpsi } from './opsi.js';
 import { networkCase, policiesCase, winrmCase } from './cases.js';
 import { cleanupAll, installCleanupHandlers, printReport, type BenchReport } from './harness.js';
 
 const HELP = `npm run bench -- [options]
 
-  --case NAME        ssh | network | winrm | policies | kit | all (default all)
+  --case NAME        ssh | network | winrm | policies | kit | opsi | all (default all)
   --hosts N          ssh: sshd hosts (default 10)
   --files N          ssh: File resources per host (default 10)
   --runs N           einklang runs per measurement, median reported (default 5)
@@ -34,6 +36,8 @@ const HELP = `npm run bench -- [options]
   --winrm-hosts N    winrm: simulated Windows hosts (default 50)
   --winrm-transport T  winrm: https (default; pinned certificate) or http (NTLM-sealed messages)
   --resources N      policies: generated resources (default 200000)
+  --schools N        opsi: school environments (default 95)
+  --clients N        opsi: clients per school (default 300)
 `;
 
 const { values } = parseArgs({
@@ -47,6 +51,8 @@ const { values } = parseArgs({
     'winrm-hosts': { type: 'string', default: '50' },
     'winrm-transport': { type: 'string', default: 'https' },
     resources: { type: 'string', default: '200000' },
+    schools: { type: 'string', default: '95' },
+    clients: { type: 'string', default: '300' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -71,6 +77,7 @@ const CASES: Record<string, () => Promise<BenchReport>> = {
   },
   policies: () => policiesCase(int('resources')),
   kit: () => benchKit(int('runs')),
+  opsi: () => benchOpsi({ schools: int('schools'), clients: int('clients'), runs: int('runs') }),
 };
 
 async function main(): Promise<number> {

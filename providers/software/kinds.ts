@@ -36,16 +36,26 @@ export function deploymentAction(res: Resource): DeploymentAction {
   return a === 'uninstall' || a === 'always' ? a : 'setup';
 }
 
-/** A ClientGroup's clients as opsi stores them (lowercased, unique, sorted); invalid names are left out (validate reports them). */
+const clientsOf = new WeakMap<Resource, string[]>();
+
+/**
+ * A ClientGroup's clients as opsi stores them (lowercased, unique, sorted);
+ * invalid names are left out (validate reports them). Computed once per group:
+ * every deployment to the group needs them (25 deployments x 300 clients per school).
+ */
 export function groupClients(group: Resource | undefined): string[] {
-  const list = group?.spec?.clients;
-  if (!Array.isArray(list)) return [];
+  if (!group) return [];
+  const known = clientsOf.get(group);
+  if (known) return known;
+  const list = group.spec?.clients;
   const out = new Set<string>();
-  for (const c of list) {
+  for (const c of Array.isArray(list) ? list : []) {
     const id = typeof c === 'string' ? normalizeHostId(c) : undefined;
     if (id) out.add(id);
   }
-  return [...out].sort();
+  const sorted = [...out].sort();
+  clientsOf.set(group, sorted);
+  return sorted;
 }
 
 const isAbsent = (res: Resource) => res.spec?.ensure === 'absent';
@@ -134,7 +144,7 @@ export const clientGroupKind: KindDef = {
 
   expand(res: Resource): DesiredObject[] {
     if (typeof res.spec?.groupId !== 'string' || typeof res.spec?.server !== 'string') return [];
-    const state: Record<string, unknown> = { clients: groupClients(res) };
+    const state: Record<string, unknown> = { clients: [...groupClients(res)] };
     if (typeof res.spec.description === 'string') state.description = res.spec.description;
     return [
       {
@@ -170,7 +180,7 @@ export const clientGroupKind: KindDef = {
 function deploymentClients(res: Resource, lookup: (kind: string, name: string) => Resource | undefined): string[] | undefined {
   const group = typeof res.spec?.group === 'string' ? lookup(CLIENT_GROUP, res.spec.group) : undefined;
   if (!group || isAbsent(group)) return undefined;
-  return groupClients(group);
+  return [...groupClients(group)]; // a copy per deployment: desired states are never shared
 }
 
 export const softwareDeploymentKind: KindDef = {

@@ -13,6 +13,7 @@ import { Secrets } from '../../engine/secrets.js';
 import { defaultCatalog } from '../../cli/catalog.js';
 import { isConverged } from '../../providers/software/opsi/convergence.js';
 import { opsiDriver } from '../../providers/software/opsi/driver.js';
+import { OpsiRpc } from '../../providers/software/opsi/rpc.js';
 import type { RunningOpsiSim } from '../../providers/software/opsi/simulator/server.js';
 import { applyChanges } from '../support/api-conformance.js';
 import { clientIds, deploymentState, desiredObject, startSim, targetOf } from './helpers.js';
@@ -208,17 +209,56 @@ describe('opsi driver', function () {
       }
     });
 
-    it('opens the session again once when it expired on the server', async () => {
+    it('an apply that keeps one einklang session per target open never waits for server sessions other targets hold', async () => {
+      const busy = await startSim({ maxSessionsPerIp: 4 });
+      for (const c of clients) busy.backend.addClient(c);
+      try {
+        const desired = (i: number) => desiredObject('ClientGroup', `klasse-${i}`, { clients: [clients[i % 3]] });
+        // as apply does: connect and re-read every target at once, keep the sessions, then write, then verify
+        const writers = await Promise.all(
+          Array.from({ length: 12 }, async (_, i) => {
+            const w = await driver.connectWriter(targetOf(busy, { maxSessions: 4 }));
+            const res = await w.read([desired(i)].map((o) => ({ kind: o.kind, id: o.id, state: o.state })));
+            return { w, i, live: res.objects[objectKey('ClientGroup', `klasse-${i}`)] ?? null };
+          }),
+        );
+        assert.equal(busy.sessions(), 0, 'no server session is held between operations');
+        await Promise.all(
+          writers.map(async ({ w, i, live: l }) => {
+            const c = changeFor(defaultCatalog().kind('ClientGroup'), desired(i), desired(i).state, l, noSecrets)!;
+            if (w.mode === 'change') await w.applyChange(c);
+          }),
+        );
+        await Promise.all(writers.map(({ w }) => w.close()));
+        assert.equal(busy.backend.groups.rows.size, 12);
+      } finally {
+        await busy.stop();
+      }
+    });
+
+    it('holds a server session only while an operation runs, and logs in again once when the server dropped it', async () => {
       const w = await driver.connectReader(targetOf(sim));
       try {
         await w.read([group()].map((o) => ({ kind: o.kind, id: o.id, state: o.state })));
-        now += 121_000; // idle longer than opsiconfd's session lifetime
-        const res = await w.read([group()].map((o) => ({ kind: o.kind, id: o.id, state: o.state })));
-        assert.equal(live(res, 'ClientGroup', 'gs-nord-pcs'), null);
+        assert.equal(sim.sessions(), 0, 'backend_exit right after the read');
+        now += 3_600_000; // idle for an hour: nothing to expire
+        assert.equal(live(await w.read([group()].map((o) => ({ kind: o.kind, id: o.id, state: o.state }))), 'ClientGroup', 'gs-nord-pcs'), null);
       } finally {
         await w.close();
       }
-      assert.equal(sim.sim.log.filter((l) => l.status === 401).length, 1, 'one 401 for the expired session, then a new login');
+      const from = sim.sim.log.length;
+      const rpc = await OpsiRpc.open(targetOf(sim));
+      try {
+        const answer = await rpc.operation(async () => {
+          await rpc.call('accessControl_authenticated');
+          sim.expireSessions(); // the server lost the session in the middle of an operation
+          return rpc.call('accessControl_authenticated');
+        });
+        assert.equal(answer, true);
+      } finally {
+        await rpc.close();
+      }
+      assert.deepEqual(sim.sim.log.slice(from).map((l) => l.status), [200, 200, 401, 200, 200, 200], 'login, call, 401, login again, call, backend_exit');
     });
   });
 });

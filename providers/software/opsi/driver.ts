@@ -75,12 +75,18 @@ class OpsiSession implements ChangeWriter {
     this.scope = typeof target.spec?.groupScope === 'string' ? target.spec.groupScope : undefined;
   }
 
-  async read(objects: ReadRequest[]): Promise<ReadResult> {
-    const { objects: found, unmanaged } = await readOpsi(this.rpc, objects, this.scope, this.env);
-    return { objects: found, unmanaged };
+  read(objects: ReadRequest[]): Promise<ReadResult> {
+    return this.rpc.operation(async () => {
+      const { objects: found, unmanaged } = await readOpsi(this.rpc, objects, this.scope, this.env);
+      return { objects: found, unmanaged };
+    });
   }
 
-  async applyChange(change: Change): Promise<void> {
+  applyChange(change: Change): Promise<void> {
+    return this.rpc.operation(() => this.apply(change));
+  }
+
+  private async apply(change: Change): Promise<void> {
     if (change.kind === SOFTWARE_DEPLOYMENT) return this.deploy(change);
     if (change.kind !== CLIENT_GROUP) throw new DriverError(`the opsi driver does not manage ${change.kind}`, { code: 'E_UNSUPPORTED' });
     const action = change.actions.join(',');

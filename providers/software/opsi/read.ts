@@ -108,6 +108,23 @@ function filterCall(method: string, attributes: string[], filter: Record<string,
   return { method, params: [attributes, filter] };
 }
 
+function byTwoKeys<T>(rows: T[], first: (r: T) => string, second: (r: T) => string): Map<string, Map<string, T>> {
+  const out = new Map<string, Map<string, T>>();
+  for (const r of rows) {
+    const k = first(r);
+    (out.get(k) ?? out.set(k, new Map()).get(k)!).set(second(r), r);
+  }
+  return out;
+}
+
+const versions = new WeakMap<PodRow, string>();
+/** `productVersion-packageVersion` of a depot's package, computed once per package. */
+function versionOf(pod: PodRow): string {
+  let v = versions.get(pod);
+  if (v === undefined) versions.set(pod, (v = joinVersion(pod.productVersion, pod.packageVersion)!));
+  return v;
+}
+
 /** Reads everything `requests` need (see the module comment). `scope` is the OpsiServer's groupScope. */
 export async function readOpsi(rpc: OpsiRpc, requests: ReadRequest[], scope: string | undefined, env: string): Promise<OpsiReadResult> {
   const groupRequests = requests.filter((r) => r.kind === CLIENT_GROUP);
@@ -116,8 +133,12 @@ export async function readOpsi(rpc: OpsiRpc, requests: ReadRequest[], scope: str
     if (r.kind !== CLIENT_GROUP && r.kind !== SOFTWARE_DEPLOYMENT) throw new DriverError(`the opsi driver does not manage ${r.kind}`, { code: 'E_UNSUPPORTED' });
   }
   const groupFilter = { type: 'HostGroup', ...(scope ? { id: scope } : {}) };
-  const declaredClients = sorted([...groupRequests.flatMap((r) => (Array.isArray(r.state.clients) ? r.state.clients.map((c) => String(c).toLowerCase()) : [])), ...deployments.flatMap((d) => d.clients)]);
-  const deployedClients = sorted(deployments.flatMap((d) => d.clients));
+  const deployed = new Set<string>();
+  for (const d of deployments) for (const c of d.clients) deployed.add(c);
+  const declared = new Set(deployed);
+  for (const r of groupRequests) for (const c of Array.isArray(r.state.clients) ? r.state.clients : []) declared.add(String(c).toLowerCase());
+  const declaredClients = [...declared].sort();
+  const deployedClients = [...deployed].sort();
   const products = sorted(deployments.map((d) => d.product));
 
   // named calls of the first batch; the ones a run does not need are not sent
@@ -161,31 +182,33 @@ export async function readOpsi(rpc: OpsiRpc, requests: ReadRequest[], scope: str
   }
   out.unmanaged = index.unclaimed().map((g): LiveObject => ({ kind: CLIENT_GROUP, id: g.id, state: groupState(g) }));
 
-  // deployments
-  const podOf = new Map(pods.map((p) => [`${p.productId}\u0000${p.depotId}`, p]));
-  const pocOf = new Map(pocs.map((p) => [`${p.productId}\u0000${p.clientId}`, p]));
+  // deployments (two-level maps: a city-wide plan looks up 700 000 product states, and composed string keys cost more than the lookups)
+  const podOf = byTwoKeys(pods, (p) => p.productId, (p) => p.depotId);
+  const pocOf = byTwoKeys(pocs, (p) => p.productId, (p) => p.clientId);
   for (const d of deployments) {
     const who = `${env}/${SOFTWARE_DEPLOYMENT}/${d.name}`;
     const missing = new Map<string, string[]>();
     const wrongVersion = new Map<string, { have: string; clients: string[] }>();
     const targets: DeploymentPlan['targets'] = [];
+    const podOnDepot = podOf.get(d.product);
+    const pocOnClient = pocOf.get(d.product);
     for (const c of d.clients) {
       const depot = depotOf.get(c);
       if (!depot) {
         problems.add('E_OPSI_NO_DEPOT', `${who}: opsi names no depot for client ${c} (configState clientconfig.depot.id)`);
         continue;
       }
-      const pod = podOf.get(`${d.product}\u0000${depot}`);
+      const pod = podOnDepot?.get(depot);
       if (!pod) {
         (missing.get(depot) ?? missing.set(depot, []).get(depot)!).push(c);
         continue;
       }
-      const have = joinVersion(pod.productVersion, pod.packageVersion)!;
+      const have = versionOf(pod);
       if (d.version && have !== d.version) {
         (wrongVersion.get(depot) ?? wrongVersion.set(depot, { have, clients: [] }).get(depot)!).clients.push(c);
         continue;
       }
-      if (!isConverged(d.action, d.version, pocOf.get(`${d.product}\u0000${c}`))) targets.push({ clientId: c, productType: pod.productType });
+      if (!isConverged(d.action, d.version, pocOnClient?.get(c))) targets.push({ clientId: c, productType: pod.productType });
     }
     const some = (cs: string[]) => `${cs.slice(0, 3).join(', ')}${cs.length > 3 ? ` and ${cs.length - 3} more` : ''}`;
     for (const [depot, cs] of missing) problems.add('E_OPSI_PRODUCT_NOT_ON_DEPOT', `${who}: product ${d.product} is not on depot ${depot} (clients ${some(cs)})`);

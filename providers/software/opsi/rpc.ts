@@ -12,11 +12,16 @@
  *   so a client that only sent Basic would lock itself out within seconds
  *   (session.py init_new_session). An expired session answers 401 and is
  *   opened again once (the kit's sessionAuth);
- * - `backend_exit` on close ends the session on the server, as ServiceClient
- *   does on disconnect, so sessions do not pile up until they expire;
- * - at most `maxSessions` sessions at once per server origin from this
+ * - a server session lives only while an operation runs (a read, one
+ *   change): `backend_exit` ends it right after, as ServiceClient does on
+ *   disconnect, and the next operation logs in again. opsiconfd counts
+ *   sessions, not requests, and an apply holds one einklang session per
+ *   target from the first re-read to the verification: 95 schools on one
+ *   server would otherwise be 95 sessions at once;
+ * - at most `maxSessions` operations at once per server origin from this
  *   process (plans read many environments in parallel, often against one
- *   opsi server);
+ *   opsi server); an operation waits for a free one, at most ten request
+ *   timeouts, then fails (E_SESSION_WAIT) instead of waiting forever;
  * - credentials the server rejected (401) are not sent again to that origin
  *   by this process, and a server that blocked this client (403 after opsi's
  *   brute-force protection: 10 failures in 120 s block the address for 120 s,
@@ -25,7 +30,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DriverError, type SessionOptions, type TargetSpec } from '../../../engine/contract.js';
-import { sessionAuth } from '../../kit/auth.js';
+import { sessionAuth, type SessionAuth } from '../../kit/auth.js';
 import { ApiClient } from '../../kit/client.js';
 import type { Clock } from '../../kit/clock.js';
 import { ApiError } from '../../kit/errors.js';
@@ -46,12 +51,23 @@ class OriginGate {
   readonly rejected = new Map<string, ApiError>();
   blocked?: { until: number; error: ApiError };
 
-  async acquire(max: number): Promise<void> {
+  /** A slot for one operation; rejects after `waitMs` (a timer also keeps the process alive while it waits). */
+  acquire(max: number, waitMs: number, origin: string): Promise<void> {
     if (this.active < max) {
       this.active++;
-      return;
+      return Promise.resolve();
     }
-    await new Promise<void>((resolve) => this.waiting.push(resolve));
+    return new Promise<void>((resolve, reject) => {
+      const go = () => {
+        clearTimeout(timer);
+        resolve();
+      };
+      const timer = setTimeout(() => {
+        this.waiting.splice(this.waiting.indexOf(go), 1);
+        reject(new DriverError(`waited ${Math.round(waitMs / 1000)} s for one of the ${max} sessions to ${origin} (connection.maxSessions)`, { code: 'E_SESSION_WAIT' }));
+      }, waitMs);
+      this.waiting.push(go);
+    });
   }
 
   release(): void {
@@ -62,10 +78,8 @@ class OriginGate {
 }
 
 const gates = new Map<string, OriginGate>();
-const gateOf = (c: OpsiConnection) => {
-  const k = `${c.host.toLowerCase()}:${c.port}`;
-  return gates.get(k) ?? gates.set(k, new OriginGate()).get(k)!;
-};
+const originOf = (c: OpsiConnection) => `${c.host.toLowerCase()}:${c.port}`;
+const gateOf = (c: OpsiConnection) => gates.get(originOf(c)) ?? gates.set(originOf(c), new OriginGate()).get(originOf(c))!;
 const credentialKey = (c: OpsiConnection) => createHash('sha256').update(`${c.user}\u0000${c.password}`).digest('hex');
 
 function sessionCookie(setCookie: string | string[] | undefined): string | undefined {
@@ -78,24 +92,33 @@ function sessionCookie(setCookie: string | string[] | undefined): string | undef
 
 export class OpsiRpc {
   private closed = false;
+  /** Holds an operation slot (and, once logged in, a server session). */
+  private holding = false;
 
   private constructor(
     private readonly http: ApiClient,
     private readonly rpc: JsonRpcClient,
+    private readonly auth: SessionAuth,
+    /** True while the server holds a session for us (set by the login, cleared by backend_exit). */
+    private readonly login: { active: boolean },
     private readonly gate: OriginGate,
     readonly connection: OpsiConnection,
   ) {}
 
-  /** Opens a session: pin, then credentials (one request), or the remembered refusal of this origin. */
+  /**
+   * Opens an einklang session: the pin, then the credentials (one request),
+   * or the remembered refusal of this origin. The server session stays open
+   * until the first operation ends (the engine reads right after connecting).
+   */
   static async open(target: TargetSpec, opts: SessionOptions = {}, clock?: Clock): Promise<OpsiRpc> {
     const c = opsiConnection(target, opts);
     const gate = gateOf(c);
     const known = gate.blocked && gate.blocked.until > (clock?.now() ?? Date.now()) ? gate.blocked.error : gate.rejected.get(credentialKey(c));
     if (known) throw new ApiError(`${known.message} (not sent again: this server refused it moments ago, and opsi blocks a client after 10 failed logins)`, known.code, known.detail);
-    await gate.acquire(c.maxSessions);
     const basic = `Basic ${Buffer.from(`${c.user}:${c.password}`, 'utf8').toString('base64')}`;
+    const state = { active: false };
     let http: ApiClient | undefined;
-    const login = async (): Promise<Record<string, string>> => {
+    const auth = sessionAuth(async (): Promise<Record<string, string>> => {
       const res = await http!.request('POST', '/rpc', {
         anonymous: true,
         headers: { authorization: basic },
@@ -103,11 +126,11 @@ export class OpsiRpc {
         envelope: false,
       });
       if (res.json?.error) throw new DriverError(`opsi refused the session: ${JSON.stringify(res.json.error).slice(0, 300)}`, { code: 'E_AUTH' });
+      state.active = true;
       const cookie = sessionCookie(res.headers['set-cookie']);
       // a server that keeps no session for us (session-unaware) gets Basic on every request
       return cookie ? { cookie } : { authorization: basic };
-    };
-    const auth = sessionAuth(login);
+    });
     http = new ApiClient({
       host: c.host,
       port: c.port,
@@ -122,11 +145,12 @@ export class OpsiRpc {
       budget: { maxTotal: 10_000 },
     });
     const rpc = new JsonRpcClient(http, { version: '2.0', path: '/rpc', isIdempotent: (m) => READ_METHOD.test(m) });
-    const session = new OpsiRpc(http, rpc, gate, c);
+    const session = new OpsiRpc(http, rpc, auth, state, gate, c);
+    await session.begin();
     try {
       await auth.headers(); // logs in now (one request): pin and credentials proven before the engine relies on us
     } catch (e) {
-      await session.close(false);
+      await session.close();
       if (!(e instanceof ApiError)) throw e;
       if (e.code === 'E_AUTH') {
         const err = new ApiError(`opsi refused the login of user ${c.user}: ${e.message}`, e.code, e.detail);
@@ -143,6 +167,36 @@ export class OpsiRpc {
     return session;
   }
 
+  private async begin(): Promise<void> {
+    if (this.holding) return;
+    if (this.closed) throw new DriverError('the opsi session is closed', { code: 'E_CLOSED' });
+    await this.gate.acquire(this.connection.maxSessions, this.connection.timeoutMs * 10, originOf(this.connection));
+    this.holding = true;
+  }
+
+  /** Ends the server session (backend_exit, if one was opened) and frees the slot. Never throws. */
+  private async end(): Promise<void> {
+    if (!this.holding) return;
+    this.holding = false;
+    try {
+      if (this.login.active) await this.rpc.call('backend_exit').catch(() => undefined);
+    } finally {
+      this.login.active = false;
+      this.auth.forget();
+      this.gate.release();
+    }
+  }
+
+  /** Runs one operation (a read, a change) in a server session of its own; see the module comment. */
+  async operation<T>(fn: () => Promise<T>): Promise<T> {
+    await this.begin();
+    try {
+      return await fn();
+    } finally {
+      await this.end();
+    }
+  }
+
   call<T = unknown>(method: string, params: unknown[] = []): Promise<T> {
     return this.rpc.call<T>(method, params);
   }
@@ -156,16 +210,12 @@ export class OpsiRpc {
     return this.rpc.batchResults(calls);
   }
 
-  /** Ends the server-side session (backend_exit) and frees the slot. Never throws. */
-  async close(exit = true): Promise<void> {
+  /** Ends the session if one is open and closes the connections. Never throws. */
+  async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    try {
-      if (exit) await this.rpc.call('backend_exit').catch(() => undefined);
-    } finally {
-      this.http.close();
-      this.gate.release();
-    }
+    await this.end();
+    this.http.close();
   }
 
   counters() {

@@ -28,7 +28,8 @@
  *   (ext_group_actions.py).
  */
 import { compileFilter } from './filter.js';
-import { CLASSES, ROW_DEFAULTS, RpcFault, forceActionRequest, forceGroupId, forceGroupType, forceHostId, forceProductId, project, toObject, valueError, type OpsiObject } from './objects.js';
+import { Table } from './table.js';
+import { ROW_DEFAULTS, RpcFault, forceActionRequest, forceGroupId, forceGroupType, forceHostId, forceProductId, project, toObject, valueError, type OpsiObject } from './objects.js';
 
 /** One method as backend_getInterface describes it (names as opsiconfd's get_method_interface). */
 export interface MethodInterface {
@@ -51,18 +52,7 @@ interface Method {
   impl: Impl;
 }
 
-interface Table {
-  rows: Map<string, OpsiObject>;
-  columns: string[];
-  hasType: boolean;
-}
-
 const now = () => new Date().toISOString().slice(0, 19).replace('T', ' ');
-
-function table(types: string[], hasType: boolean): Table {
-  const columns = [...new Set(types.flatMap((t) => CLASSES[t].attributes))];
-  return { rows: new Map(), columns, hasType };
-}
 
 const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
@@ -70,13 +60,13 @@ const asList = (v: unknown): unknown[] => (v === undefined || v === null ? [] : 
 const groupKey = (type: unknown, id: unknown) => `${type};${id}`;
 
 export class OpsiBackend {
-  readonly hosts = table(['OpsiClient', 'OpsiDepotserver', 'OpsiConfigserver'], true);
-  readonly groups = table(['HostGroup', 'ProductGroup'], true);
-  readonly objectToGroups = table(['ObjectToGroup'], false);
-  readonly products = table(['LocalbootProduct'], true);
-  readonly productOnDepots = table(['ProductOnDepot'], false);
+  readonly hosts = new Table(['OpsiClient', 'OpsiDepotserver', 'OpsiConfigserver'], true, 'id');
+  readonly groups = new Table(['HostGroup', 'ProductGroup'], true, 'id');
+  readonly objectToGroups = new Table(['ObjectToGroup'], false, 'groupId');
+  readonly products = new Table(['LocalbootProduct'], true, 'id');
+  readonly productOnDepots = new Table(['ProductOnDepot'], false, 'productId');
   /** Keyed by `productId;clientId` (the table's UNIQUE key), whatever the productType. */
-  readonly productOnClients = table(['ProductOnClient'], false);
+  readonly productOnClients = new Table(['ProductOnClient'], false, 'clientId');
   /** configState clientconfig.depot.id per client; clients without one use the config server. */
   readonly clientDepot = new Map<string, string>();
   /** Called before a write method runs; may throw an RpcFault to refuse it (fault injection). */
@@ -91,7 +81,7 @@ export class OpsiBackend {
   // ------------------------------------------------------------------ set-up and inspection (tests, lab)
 
   private put(t: Table, o: OpsiObject, key = o.ident): void {
-    t.rows.set(key, o);
+    t.set(key, o);
   }
 
   addClient(id: string, depotId?: string): string {
@@ -112,7 +102,7 @@ export class OpsiBackend {
     const p = toObject('Product', { type: 'LocalbootProduct', id: productId, productVersion, packageVersion }, true);
     this.put(this.products, p);
     const pod = toObject('ProductOnDepot', { productId, productType: 'LocalbootProduct', productVersion, packageVersion, depotId }, true);
-    for (const [k, v] of this.productOnDepots.rows) if (v.productId === pod.productId && v.depotId === pod.depotId) this.productOnDepots.rows.delete(k);
+    for (const [k, v] of this.productOnDepots.rows) if (v.productId === pod.productId && v.depotId === pod.depotId) this.productOnDepots.delete(k);
     this.put(this.productOnDepots, pod);
   }
 
@@ -227,7 +217,9 @@ export class OpsiBackend {
       const attrs = a.attributes && typeof a.attributes === 'object' && !Array.isArray(a.attributes) ? Object.keys(a.attributes) : asList(a.attributes);
       const attributes = attrs.map(String);
       const match = compileFilter(f, t.columns, t.hasType);
-      return [...t.rows.values()].filter(match).map((o) => project(o, attributes));
+      const out: OpsiObject[] = [];
+      for (const o of t.candidates(f)) if (match(o)) out.push(project(o, attributes));
+      return out;
     });
   }
 
@@ -259,7 +251,7 @@ export class OpsiBackend {
         const key = groupKey(o.type, o.id);
         const old = this.groups.rows.get(key);
         if (!old && !create) continue;
-        this.groups.rows.set(key, setNull || !old ? o : merge(old, o));
+        this.groups.set(key, setNull || !old ? o : merge(old, o));
       }
       return null;
     };
@@ -272,8 +264,8 @@ export class OpsiBackend {
       for (const k of keys) {
         for (const [key, g] of this.groups.rows) {
           if (g.id !== k.id || (k.type && g.type !== k.type)) continue;
-          this.groups.rows.delete(key);
-          for (const [mk, m] of this.objectToGroups.rows) if (m.groupType === g.type && m.groupId === g.id) this.objectToGroups.rows.delete(mk); // ON DELETE CASCADE
+          this.groups.delete(key);
+          for (const m of [...this.objectToGroups.candidates({ groupId: g.id })]) if (m.groupType === g.type && m.groupId === g.id) this.objectToGroups.delete(m.ident); // ON DELETE CASCADE
         }
       }
       return null;
@@ -305,7 +297,7 @@ export class OpsiBackend {
     };
     const deleteMemberships = (list: unknown[]) => {
       const objs = list.map((m) => toObject('ObjectToGroup', m, false));
-      for (const o of objs) this.objectToGroups.rows.delete(o.ident);
+      for (const o of objs) this.objectToGroups.delete(o.ident);
       return null;
     };
     this.def('objectToGroup_createObjects', ['objectToGroups'], w, (a) => createMemberships(asList(a.objectToGroups)));
@@ -313,7 +305,7 @@ export class OpsiBackend {
     this.def('objectToGroup_deleteObjects', ['objectToGroups'], w, (a) => deleteMemberships(asList(a.objectToGroups)));
     this.def('objectToGroup_delete', ['groupType', 'groupId', 'objectId'], w, (a) => {
       const match = compileFilter({ groupType: a.groupType, groupId: a.groupId, objectId: a.objectId }, this.objectToGroups.columns, false);
-      for (const [k, m] of this.objectToGroups.rows) if (match(m)) this.objectToGroups.rows.delete(k);
+      for (const [k, m] of [...this.objectToGroups.rows]) if (match(m)) this.objectToGroups.delete(k);
       return null;
     });
 
@@ -334,7 +326,7 @@ export class OpsiBackend {
         const old = this.productOnClients.rows.get(key);
         const row = setNull ? o : merge(old ?? ({ ...o, ...ROW_DEFAULTS.ProductOnClient() } as OpsiObject), o);
         row.modificationTime = now();
-        this.productOnClients.rows.set(key, row);
+        this.productOnClients.set(key, row);
       }
       return null;
     };
@@ -379,10 +371,10 @@ export class OpsiBackend {
   private clientToDepot(depotIds: unknown[], clientIds: unknown[]): { depotId: string; alternativeDepotIds: string[]; clientId: string }[] {
     const depots = new Set([...this.hosts.rows.values()].filter((h) => h.type !== 'OpsiClient').map((h) => h.id as string));
     const wantDepots = depotIds.length ? new Set(depotIds.map(forceHostId)) : depots;
-    const wanted = clientIds.length ? new Set(clientIds.map(forceHostId)) : undefined;
+    const hosts = clientIds.length ? [...new Set(clientIds.map(forceHostId))].flatMap((id) => this.hosts.rows.get(id) ?? []) : [...this.hosts.rows.values()];
     const out: { depotId: string; alternativeDepotIds: string[]; clientId: string }[] = [];
-    for (const h of this.hosts.rows.values()) {
-      if (h.type !== 'OpsiClient' || (wanted && !wanted.has(h.id as string))) continue;
+    for (const h of hosts) {
+      if (h.type !== 'OpsiClient') continue;
       const depotId = this.depotOf(h.id as string);
       if (depots.has(depotId) && wantDepots.has(depotId)) out.push({ depotId, alternativeDepotIds: [], clientId: h.id as string });
     }

@@ -14,32 +14,29 @@
  */
 import { valueError } from './objects.js';
 
-function scalarEquals(have: unknown, want: unknown): boolean {
-  if (want === null) return have === null || have === undefined;
-  if (have === null || have === undefined) return false;
-  if (typeof want === 'boolean') return Number(have) === Number(want);
-  return String(have).toLowerCase() === String(want).toLowerCase();
-}
+type Test = (have: unknown) => boolean;
 
-function like(have: unknown, pattern: string): boolean {
-  if (have === null || have === undefined) return false;
-  const re = new RegExp('^' + pattern.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 'is');
-  return re.test(String(have));
-}
+const isNull = (v: unknown) => v === null || v === undefined;
 
-function compare(have: unknown, op: '<' | '>', bound: string): boolean {
-  if (have === null || have === undefined) return false;
-  const a = typeof have === 'number' ? have : String(have);
-  const b = typeof have === 'number' ? Number(bound) : bound;
-  return op === '<' ? a < b : a > b;
-}
-
-function matchesValue(have: unknown, want: unknown, inList: boolean): boolean {
-  if (typeof want === 'string' && !inList) {
-    if (want.includes('*')) return like(have, want);
-    if (want.startsWith('<') || want.startsWith('>')) return compare(have, want[0] as '<' | '>', want.slice(1));
+/** The test of one filter value, compiled once per call (not once per row). */
+function valueTest(want: unknown): Test {
+  if (want === null) return isNull;
+  if (typeof want === 'boolean') return (have) => !isNull(have) && Number(have) === Number(want);
+  if (typeof want === 'string' && want.includes('*')) {
+    const re = new RegExp('^' + want.split('*').map((p) => p.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('.*') + '$', 'is');
+    return (have) => !isNull(have) && re.test(String(have));
   }
-  return scalarEquals(have, want);
+  if (typeof want === 'string' && (want.startsWith('<') || want.startsWith('>'))) {
+    const bound = want.slice(1);
+    const less = want[0] === '<';
+    return (have) => {
+      if (isNull(have)) return false;
+      const [a, b] = typeof have === 'number' ? [have, Number(bound)] : [String(have), bound];
+      return less ? a < b : a > b;
+    };
+  }
+  const w = String(want).toLowerCase();
+  return (have) => !isNull(have) && (have === w || String(have).toLowerCase() === w);
 }
 
 /** A predicate for `filter` over rows of a table with these `columns` (attribute names). */
@@ -55,9 +52,16 @@ export function compileFilter(filter: Record<string, unknown> | undefined, colum
     let values = Array.isArray(raw) ? [...raw] : [raw];
     if (!values.length) continue;
     if (attr === 'type' && values.includes('OpsiDepotserver') && !values.includes('OpsiConfigserver')) values = [...values, 'OpsiConfigserver'];
-    const inList = values.length > 10;
-    const set = inList ? new Set(values.map((v) => String(v).toLowerCase())) : undefined;
-    conds.push((row) => (set ? row[attr] !== null && row[attr] !== undefined && set.has(String(row[attr]).toLowerCase()) : values.some((v) => matchesValue(row[attr], v, false))));
+    if (values.length > 10) {
+      const set = new Set(values.map((v) => String(v).toLowerCase()));
+      conds.push((row) => {
+        const v = row[attr];
+        return !isNull(v) && (set.has(v as string) || set.has(String(v).toLowerCase()));
+      });
+    } else {
+      const tests = values.map(valueTest);
+      conds.push((row) => tests.some((t) => t(row[attr])));
+    }
   }
   return (row) => conds.every((c) => c(row));
 }

@@ -215,13 +215,13 @@ const FORCE: Record<string, (v: unknown) => unknown> = {
  * fills setDefaults(); without it (update) unset attributes stay null.
  */
 export function toObject(base: string, value: unknown, setNull: boolean): OpsiObject {
-  const shown = JSON.stringify(value)?.slice(0, 200);
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw valueError(`${shown} is not a <class '${base}'>`);
+  const shown = () => JSON.stringify(value)?.slice(0, 200);
+  if (!value || typeof value !== 'object' || Array.isArray(value)) throw valueError(`${shown()} is not a <class '${base}'>`);
   const v = value as Record<string, unknown>;
   const type = v.type === undefined ? base : str(v.type);
   const cls = CLASSES[type];
-  if (!cls) throw valueError(v.type === undefined ? `${shown} is not a <class '${base}'>: abstract class` : `Invalid object type: ${type}`);
-  if (cls.base !== base) throw valueError(`${shown} is not a <class '${base}'>`);
+  if (!cls) throw valueError(v.type === undefined ? `${shown()} is not a <class '${base}'>: abstract class` : `Invalid object type: ${type}`);
+  if (cls.base !== base) throw valueError(`${shown()} is not a <class '${base}'>`);
   const out: Record<string, unknown> = { type };
   for (const a of cls.attributes) {
     const raw = a === 'id' ? v.id : v[a];
@@ -240,10 +240,24 @@ export function toObject(base: string, value: unknown, setNull: boolean): OpsiOb
 
 /** A copy with only `attributes` (plus ident attributes, type and ident) set; the rest null, as opsiconfd serialises a partial select. */
 export function project(o: OpsiObject, attributes: string[] | undefined): OpsiObject {
-  if (!attributes || !attributes.length) return { ...o };
-  const cls = CLASSES[o.type];
-  const keep = new Set([...attributes, ...cls.ident, 'type', 'ident']);
-  const out: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(o)) out[k] = keep.has(k) ? v : null;
-  return out as OpsiObject;
+  return projector(o.type, attributes)(o);
+}
+
+const projectors = new Map<string, (o: OpsiObject) => OpsiObject>();
+
+/** The projection for one class and attribute list, built once (a city-wide read projects 700 000 rows). */
+export function projector(type: string, attributes: string[] | undefined): (o: OpsiObject) => OpsiObject {
+  const key = `${type}\u0000${attributes?.join(',') ?? ''}`;
+  let f = projectors.get(key);
+  if (f) return f;
+  const cls = CLASSES[type];
+  const all = ['type', ...cls.attributes, 'ident'];
+  const keep = attributes?.length ? new Set([...attributes, ...cls.ident, 'type', 'ident']) : new Set(all);
+  f = (o) => {
+    const out: Record<string, unknown> = {};
+    for (const k of all) out[k] = keep.has(k) ? o[k] : null;
+    return out as OpsiObject;
+  };
+  projectors.set(key, f);
+  return f;
 }

@@ -71,6 +71,8 @@ export interface RunningOpsiSim {
   calls: Map<string, number>;
   /** Sessions currently alive. */
   sessions(): number;
+  /** Every session expires now (as after 120 s without a request). */
+  expireSessions(): void;
   /** Makes the n-th write call from now (1 = the next) fail inside HTTP 200, changing nothing. */
   failNthWrite(n: number): void;
   clearFaults(): void;
@@ -236,6 +238,7 @@ export async function startOpsiSimulator(o: OpsiSimOptions): Promise<RunningOpsi
     fingerprint: sim.fingerprint,
     calls,
     sessions: () => [...sessions.values()].filter(alive).length,
+    expireSessions: () => sessions.clear(),
     failNthWrite: (n) => failAt.add(writeCalls + n),
     clearFaults: () => {
       failAt.clear();
