@@ -17,10 +17,11 @@
  * or missed.
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { startOpsiSimulator, type RunningOpsiSim } from '../providers/software/opsi/simulator/server.js';
-import { deferCleanup, fmtMB, fmtRuns, median, repeatEinklang, runEinklang, tempDir, type BenchReport, type Row } from './harness.js';
+import { deferCleanup, fmtMB, fmtRuns, median, repeatEinklang, runEinklang, tempDir, timingRows, type BenchReport, type Row } from './harness.js';
 
 const USER = 'einklang';
 const PASSWORD = 'bench-opsi-password';
@@ -100,10 +101,15 @@ export async function benchOpsi(o: { schools: number; clients: number; runs: num
   const rows: Row[] = [];
 
   log(`no-op plan of ${schools} environments x${runs}...`);
-  const noop = await counted(sim, () => repeatEinklang(runs, ['plan', ...envs], { cwd: root, env, expect: [0] }));
+  const load = loadavg()[0];
+  const simCpu = process.cpuUsage();
+  const noop = await counted(sim, () => repeatEinklang(runs, ['plan', ...envs], { cwd: root, env: { ...env, EINKLANG_TIMINGS: '1' }, expect: [0] }));
+  const simCpuMs = (process.cpuUsage(simCpu).user + process.cpuUsage(simCpu).system) / 1000 / runs;
   const noopMedian = median(noop.value.map((r) => r.seconds));
   const peak = Math.max(...noop.value.map((r) => r.peakRssBytes));
   rows.push({ metric: `no-op plan, ${schools} schools x ${clients} clients x ${PRODUCTS} products`, value: fmtRuns(noop.value.map((r) => r.seconds)), target: '< 10 s', ok: noopMedian < 10 });
+  rows.push({ metric: '  CPU of the simulated opsi server per plan (JSON-RPC, filters, serialisation)', value: `${(simCpuMs / 1000).toFixed(1)} s` });
+  rows.push(...timingRows(noop.value, 'no-op plan'));
   rows.push({ metric: '  HTTP requests per environment (login, read batch, depot products, backend_exit)', value: perEnv(noop.requests / runs, schools), target: 'small constant' });
   rows.push({ metric: '  JSON-RPC calls per environment', value: callList(new Map([...noop.calls].map(([m, n]) => [m, n / runs])), schools) });
   rows.push({ metric: '  peak RSS of einklang', value: fmtMB(peak) });
@@ -123,7 +129,10 @@ export async function benchOpsi(o: { schools: number; clients: number; runs: num
   rows.push({ metric: 'simulator: set-up of the city (in the bench process)', value: `${seeded.toFixed(1)} s, ${sim.backend.productOnClients.rows.size} product states, RSS ${fmtMB(process.memoryUsage().rss)}` });
   return {
     title: `case opsi: ${schools} school environments against one simulated opsi server (127.0.0.1, pinned lab certificate)`,
-    notes: [`einklang runs as a child process; the simulator (JSON-RPC, filters, ${schools * clients * PRODUCTS} product states) shares the machine with it`],
+    notes: [
+      `einklang runs as a child process; the simulator (JSON-RPC, filters, ${schools * clients * PRODUCTS} product states) runs in this process and shares the machine with it`,
+      `machine: ${cpus().length} CPUs, load average ${load.toFixed(1)} when the no-op plans started (other work on the machine slows every number)`,
+    ],
     rows,
   };
 }

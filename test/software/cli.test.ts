@@ -28,6 +28,7 @@ interface Manifest {
   clients?: string[];
   firefox?: string;
   office?: string;
+  prune?: boolean;
 }
 
 function opsiYaml(m: Manifest): string {
@@ -35,6 +36,8 @@ function opsiYaml(m: Manifest): string {
 kind: OpsiServer
 metadata: { name: opsi-schulen }
 spec:
+  groupScope: "gs-nord-*"
+  prune: ${m.prune ?? false}
   connection: { driver: opsi, host: 127.0.0.1, port: ${m.port}, user: ${USER}, password: "\${secret:OPSI_PASSWORD}", tlsFingerprint: "${m.fingerprint}" }
 ---
 apiVersion: einklang/v1
@@ -168,6 +171,20 @@ spec: { server: opsi-schulen, groupId: "-x", clients: [pc-001, PC-002.GS-NORD.SC
       assert.match(out, new RegExp(`bad\\.yaml:\\d+:\\d+: error ${code}: `), code);
     }
     assert.ok(!hasStackTrace(out));
+  });
+
+  it('reports host groups in scope that no manifest declares, and deletes them with prune: true (never groups outside the scope)', async () => {
+    sim.backend.call('group_createHostGroup', ['gs-nord-alt']);
+    sim.backend.call('group_createHostGroup', ['gy-sued-pcs']);
+    await plan(2);
+    assert.deepEqual(planJson().unmanaged.map((u: { id: string }) => u.id), ['gs-nord-alt']);
+    write({ prune: true });
+    await plan(2);
+    const prune = planJson().changes.filter((c: { actions: string[] }) => c.actions.join() === 'delete');
+    assert.deepEqual(prune.map((c: { kind: string; id: string }) => `${c.kind} ${c.id}`), ['ClientGroup gs-nord-alt']);
+    const applied = await cli(['apply', 'plan.json']);
+    assert.equal(applied.code, 0, applied.stdout + applied.stderr);
+    assert.deepEqual([...sim.backend.groups.rows.values()].map((g) => g.id).sort(), ['gs-nord-pcs', 'gy-sued-pcs']);
   });
 
   it('imports existing host groups as ClientGroup manifests that then plan without changes', async () => {

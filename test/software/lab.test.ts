@@ -56,4 +56,37 @@ describe('opsi lab', function () {
       await lab.stop();
     }
   });
+
+  it('with EINKLANG_LAB_OPSI_INSTALL_SECONDS its clients run pending requests by themselves and report back', async () => {
+    const ws = await loadWorkspace(defaultCatalog(), [join(DEMO, 'schule-nord')], { repositoryWide: false });
+    const res = ws.resources.find((r) => r.kind === 'OpsiServer')!;
+    process.env.EINKLANG_SECRET_SCHOOL_OPSI_PASSWORD = 'lab-test-password';
+    process.env.EINKLANG_LAB_OPSI_INSTALL_SECONDS = '0';
+    const target = targetSpec(plannedTarget(res), new Secrets({ zone: 'school' }));
+    let lab;
+    try {
+      lab = await simulateOpsi({ ...target, connection: { ...target.connection, port: 0 } }, { resources: ws.resources.filter((r) => r.env === res.env) });
+    } finally {
+      delete process.env.EINKLANG_SECRET_SCHOOL_OPSI_PASSWORD;
+      delete process.env.EINKLANG_LAB_OPSI_INSTALL_SECONDS;
+    }
+    try {
+      assert.match(lab.description, /clients install 0 s after a request/);
+      const sim = lab.model as RunningOpsiSim;
+      const client = [...sim.backend.hosts.rows.values()].find((h) => h.type === 'OpsiClient')!.id as string;
+      const http = await opsiDriver().connectWriter({ ...target, connection: { ...target.connection, port: lab.port } });
+      if (http.mode === 'change') {
+        await http.applyChange({
+          address: 'schule-nord/SoftwareDeployment/firefox', resource: 'schule-nord/SoftwareDeployment/firefox', kind: 'SoftwareDeployment', target: res.address, id: 'firefox',
+          actions: ['update'], before: null, after: { product: 'firefox', version: '128.0.3-1', action: 'setup', clients: [client], clientsNeedingAction: 0, needsAction: [] }, diff: [], liveFingerprint: '', dependsOn: [],
+        });
+      }
+      await http.close();
+      await new Promise((r) => setTimeout(r, 0)); // after the clients' own timer
+      const poc = sim.backend.productOnClient('firefox', client)!;
+      assert.deepEqual([poc.installationStatus, poc.actionRequest, poc.productVersion], ['installed', 'none', '128.0.3']);
+    } finally {
+      await lab.stop();
+    }
+  });
 });

@@ -7,6 +7,14 @@
  * depot) and every product a SoftwareDeployment asks for, at that version, on
  * the depot. What einklang manages (host groups, memberships, action
  * requests) starts absent.
+ *
+ * The lab's clients do not install anything by themselves unless
+ * EINKLANG_LAB_OPSI_INSTALL_SECONDS is set: then they run their pending
+ * action requests that many seconds after einklang set them (as opsiclientd
+ * does at a client's next event) and report back, so a re-plan can be seen
+ * to stay converged. A client can also be made to report over JSON-RPC, as
+ * opsi-script does: productOnClient_updateObjects with installationStatus
+ * "installed", actionRequest "none" and the versions.
  */
 import type { LabDriver, LabContext, RunningSimulator, TargetSpec } from '../../../engine/contract.js';
 import type { Resource } from '../../../engine/types.js';
@@ -40,19 +48,28 @@ export function seedFromManifests(sim: RunningOpsiSim, target: TargetSpec, resou
   }
 }
 
+/** EINKLANG_LAB_OPSI_INSTALL_SECONDS as milliseconds, or undefined (see the module comment). */
+function installAfterMs(): number | undefined {
+  const v = process.env.EINKLANG_LAB_OPSI_INSTALL_SECONDS;
+  const n = v === undefined || v === '' ? NaN : Number(v);
+  return Number.isFinite(n) && n >= 0 ? n * 1000 : undefined;
+}
+
 export async function simulateOpsi(target: TargetSpec, ctx: LabContext): Promise<RunningSimulator> {
   const c = target.connection;
+  const install = installAfterMs();
   const sim = await startOpsiSimulator({
     certSeed: target.address,
     port: Number(c.port ?? OPSI_PORT),
     user: String(c.user),
     password: String(c.password),
     configServerId: labConfigServerId(target),
+    ...(install !== undefined ? { installAfterMs: install } : {}),
     ...((ctx.faults ?? {}) as object),
   });
   seedFromManifests(sim, target, ctx.resources);
   return {
-    description: `https://127.0.0.1:${sim.port}/rpc (lab opsi server for ${target.address})`,
+    description: `https://127.0.0.1:${sim.port}/rpc (lab opsi server for ${target.address}${install !== undefined ? `; clients install ${install / 1000} s after a request` : ''})`,
     port: sim.port,
     fingerprint: sim.fingerprint,
     model: sim,

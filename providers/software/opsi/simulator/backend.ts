@@ -29,7 +29,7 @@
  */
 import { compileFilter } from './filter.js';
 import { Table } from './table.js';
-import { ROW_DEFAULTS, RpcFault, forceActionRequest, forceGroupId, forceGroupType, forceHostId, forceProductId, project, toObject, valueError, type OpsiObject } from './objects.js';
+import { ROW_DEFAULTS, RpcFault, forceActionRequest, forceGroupId, forceGroupType, forceHostId, forceProductId, projector, toObject, valueError, type OpsiObject } from './objects.js';
 
 /** One method as backend_getInterface describes it (names as opsiconfd's get_method_interface). */
 export interface MethodInterface {
@@ -218,7 +218,13 @@ export class OpsiBackend {
       const attributes = attrs.map(String);
       const match = compileFilter(f, t.columns, t.hasType);
       const out: OpsiObject[] = [];
-      for (const o of t.candidates(f)) if (match(o)) out.push(project(o, attributes));
+      let shape: ((o: OpsiObject) => OpsiObject) | undefined;
+      let shapeType = '';
+      for (const o of t.candidates(f)) {
+        if (!match(o)) continue;
+        if (o.type !== shapeType) [shape, shapeType] = [projector(o.type, attributes), o.type];
+        out.push(shape!(o));
+      }
       return out;
     });
   }

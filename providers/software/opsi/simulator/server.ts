@@ -60,6 +60,12 @@ export interface OpsiSimOptions {
   authFailureDelayMs?: number;
   /** Time source (tests move it forward). */
   now?: () => number;
+  /**
+   * The clients run their pending action requests this long after a request
+   * was set (as opsiclientd does at the client's next event), and report back.
+   * Default: never by themselves (tests call backend.runPendingActions()).
+   */
+  installAfterMs?: number;
 }
 
 export interface RunningOpsiSim {
@@ -133,6 +139,17 @@ export async function startOpsiSimulator(o: OpsiSimOptions): Promise<RunningOpsi
   let writeCalls = 0;
   const failAt = new Set<number>();
 
+  const installs = new Set<NodeJS.Timeout>();
+  /** After a write that may have set action requests, the clients act on them later (installAfterMs). */
+  const clientsActLater = (method: string) => {
+    if (o.installAfterMs === undefined || !/^(productOnClient_(update|create)Objects|setProductActionRequest)/.test(method)) return;
+    const t = setTimeout(() => {
+      installs.delete(t);
+      backend.runPendingActions();
+    }, o.installAfterMs);
+    installs.add(t);
+  };
+
   backend.beforeWrite = (method) => {
     writeCalls++;
     if (failAt.delete(writeCalls)) throw new RpcFault('BackendIOError', `injected failure: the server refused ${method}`);
@@ -188,6 +205,7 @@ export async function startOpsiSimulator(o: OpsiSimOptions): Promise<RunningOpsi
       if (!env || typeof env !== 'object' || typeof env.method !== 'string') throw new RpcFault('KeyError', "'method'");
       calls.set(env.method, (calls.get(env.method) ?? 0) + 1);
       const result = backend.call(env.method, env.params ?? []);
+      clientsActLater(env.method);
       if (env.method === 'backend_exit' && session) sessions.delete(session.id);
       return v2 ? { id, result, jsonrpc: '2.0' } : { id, result, error: null };
     } catch (e) {
@@ -244,6 +262,9 @@ export async function startOpsiSimulator(o: OpsiSimOptions): Promise<RunningOpsi
       failAt.clear();
       sim.faults.clear();
     },
-    stop: () => sim.stop(),
+    stop: () => {
+      for (const t of installs) clearTimeout(t);
+      return sim.stop();
+    },
   };
 }
