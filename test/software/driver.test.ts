@@ -123,6 +123,16 @@ describe('opsi driver', function () {
       await converge(targetOf(sim), [firefox()]);
       assert.equal(sim.calls.get('productOnClient_updateObjects'), callsBefore + 1, 'one call for all clients');
     });
+
+    it('says so when the answer to a write was lost (the server may have acted on it)', async () => {
+      await converge(targetOf(sim), [group()]);
+      // the write batch reaches the server, which runs it; the connection drops before the answer
+      sim.sim.faults.add({ kind: 'drop', when: 'after' }, { match: { method: 'POST' }, skip: 7 }); // re-read (login, batch, depot products, exit), then the change's login, batch, depot products: the 8th is the write
+      await assert.rejects(converge(targetOf(sim), [firefox()]), (e: Error) => e instanceof DriverError && /answer was lost.*re-plan/.test(e.message) && e.opts.rolledBack !== true);
+      sim.clearFaults();
+      assert.equal(sim.backend.productOnClient('firefox', pc1)?.actionRequest, 'setup', 'the server did act on it');
+      assert.deepEqual(await converge(targetOf(sim), [firefox()]), [], 'a re-plan sees it');
+    });
   });
 
   describe('reads', () => {

@@ -41,6 +41,7 @@
 import { DriverError, type ChangeWriter, type Driver, type ReadRequest, type SessionOptions, type TargetSpec } from '../../../engine/contract.js';
 import type { Change, ReadResult } from '../../../engine/model.js';
 import type { Clock } from '../../kit/clock.js';
+import { ApiError } from '../../kit/errors.js';
 import type { RpcCall, RpcOutcome } from '../../kit/jsonrpc.js';
 import { CLIENT_GROUP, SOFTWARE_DEPLOYMENT } from '../kinds.js';
 import { readOpsi } from './read.js';
@@ -60,6 +61,8 @@ interface LiveGroup {
 }
 
 const HOST_GROUP = 'HostGroup';
+/** Transport failures after a request was sent: whether the server acted on it is unknown. */
+const ANSWER_LOST = new Set(['E_TIMEOUT', 'E_CONNECTION_DROPPED', 'E_TRUNCATED_RESPONSE', 'E_BAD_RESPONSE']);
 const membership = (groupId: string, clients: string[]) => clients.map((objectId) => ({ type: 'ObjectToGroup', groupType: HOST_GROUP, groupId, objectId }));
 
 class OpsiSession implements ChangeWriter {
@@ -135,7 +138,15 @@ class OpsiSession implements ChangeWriter {
   /** Sends the steps as one batch; on a failed call, undoes the ones that succeeded (see the module comment). */
   private async write(what: string, steps: Step[]): Promise<void> {
     if (!steps.length) return;
-    const outcomes = await this.rpc.batch(steps.map((s) => s.call));
+    let outcomes: RpcOutcome[];
+    try {
+      outcomes = await this.rpc.batch(steps.map((s) => s.call));
+    } catch (e) {
+      // the request went out and no answer came back: opsiconfd may have run some or all of the calls
+      const err = e as ApiError;
+      if (!(err instanceof ApiError) || !ANSWER_LOST.has(err.code) || err.detail.notSent) throw e;
+      throw new DriverError(`${what}: ${err.message}; the answer was lost, so the server may have made some of these writes: re-plan to see its state`, { code: err.code });
+    }
     const failed = outcomes.findIndex((o) => !o.ok);
     if (failed < 0) return;
     const cause = (outcomes[failed] as Extract<RpcOutcome, { ok: false }>).error;

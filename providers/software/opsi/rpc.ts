@@ -217,8 +217,4 @@ export class OpsiRpc {
     await this.end();
     this.http.close();
   }
-
-  counters() {
-    return this.http.counters();
-  }
 }
