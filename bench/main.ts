@@ -16,6 +16,7 @@
  *   snipeit   500 license pools on a lab Snipe-IT: plan, apply under its throttle, seat policies (bench/snipeit.ts)
  *   opnsense  simulated OPNsense firewalls: plan, apply, no-op plan, requests per read, lockout recovery (bench/opnsense.ts)
  *   intune    one Intune tenant, 95 schools, 20 000 devices: first and no-op plans over Graph (bench/intune.ts)
+ *   opsi      95 schools x 300 clients x 25 products against one simulated opsi server (bench/opsi.ts)
  * The last three are wired in bench/cases.ts; a case whose module is not
  * there (yet) is reported as not available.
  */
@@ -26,12 +27,13 @@ import { benchKit } from './kit.js';
 import { benchSnipeit } from './snipeit.js';
 import { benchOpnsense } from './opnsense.js';
 import { benchIntune } from './intune.js';
+import { benchOpsi } from './opsi.js';
 import { networkCase, policiesCase, winrmCase } from './cases.js';
 import { cleanupAll, installCleanupHandlers, printReport, type BenchReport } from './harness.js';
 
 const HELP = `npm run bench -- [options]
 
-  --case NAME        ssh | network | winrm | policies | kit | snipeit | opnsense | intune | all (default all)
+  --case NAME        ssh | network | winrm | policies | kit | snipeit | opnsense | intune | opsi | all (default all)
   --hosts N          ssh: sshd hosts (default 10)
   --files N          ssh: File resources per host (default 10)
   --runs N           einklang runs per measurement, median reported (default 5)
@@ -43,6 +45,8 @@ const HELP = `npm run bench -- [options]
   --firewalls N      opnsense: simulated firewalls (default 95, one per school)
   --fw-rules N       opnsense: rules per firewall (default 20)
   --fw-window S      opnsense: the lockout case's rollback window in seconds (default 5; the real one is 60)
+  --schools N        opsi: school environments (default 95)
+  --clients N        opsi: clients per school (default 300)
 `;
 
 const { values } = parseArgs({
@@ -59,6 +63,8 @@ const { values } = parseArgs({
     firewalls: { type: 'string', default: '95' },
     'fw-rules': { type: 'string', default: '20' },
     'fw-window': { type: 'string', default: '5' },
+    schools: { type: 'string', default: '95' },
+    clients: { type: 'string', default: '300' },
     help: { type: 'boolean', short: 'h' },
   },
   strict: true,
@@ -86,6 +92,7 @@ const CASES: Record<string, () => Promise<BenchReport>> = {
   snipeit: () => benchSnipeit(int('runs')),
   opnsense: () => benchOpnsense(int('firewalls'), int('fw-rules'), int('runs'), int('fw-window')),
   intune: () => benchIntune(int('runs')),
+  opsi: () => benchOpsi({ schools: int('schools'), clients: int('clients'), runs: int('runs') }),
 };
 
 async function main(): Promise<number> {

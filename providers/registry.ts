@@ -10,8 +10,9 @@ import * as network from './network/index.js';
 import * as licenses from './licenses/index.js';
 import * as security from './security/index.js';
 import * as endpoints from './endpoints/index.js';
+import * as software from './software/index.js';
 
-const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, endpoints, security, licenses];
+const areas: { kinds: KindDef[]; drivers: DriverEntry[] }[] = [servers, network, endpoints, software, security, licenses];
 
 export const providerKinds: KindDef[] = areas.flatMap((a) => a.kinds);
 export const driverEntries: DriverEntry[] = areas.flatMap((a) => a.drivers);

@@ -70,15 +70,21 @@ export function apiKeyAuth(header: string, key: string): Auth {
   return new StaticAuth({ [header.toLowerCase()]: key }, (r) => r.add(key));
 }
 
+/** A login session that the caller can end (after a logout request): the next request logs in again. */
+export interface SessionAuth extends Auth {
+  forget(): void;
+}
+
 /**
  * A login session (AOS-CX `POST /login` -> `Set-Cookie: id=...`): `login`
  * returns the headers that carry the session (e.g. `{ cookie: 'id=...' }`); it
  * runs on first use, and once more after a 401 (session expired or dropped
  * by the device). Concurrent requests share one login. The returned header
  * values are secrets (redacted). `login` usually calls the same ApiClient
- * with `anonymous: true`.
+ * with `anonymous: true`. `forget()` after a logout (opsi `backend_exit`):
+ * the next request logs in afresh instead of sending a dead session.
  */
-export function sessionAuth(login: () => Promise<Record<string, string>>): Auth {
+export function sessionAuth(login: () => Promise<Record<string, string>>): SessionAuth {
   let ctx: AuthContext;
   let current: Record<string, string> | undefined;
   let pending: Promise<Record<string, string>> | undefined;
@@ -101,6 +107,9 @@ export function sessionAuth(login: () => Promise<Record<string, string>>): Auth 
       current = undefined;
       await renew();
       return true;
+    },
+    forget: () => {
+      current = undefined;
     },
   };
 }

@@ -51,7 +51,7 @@
  * clientId, clientSecret, scope, tlsFingerprint })` (Graph): token endpoint on
  * its own host/port/pin, one token per client, renewed before expiry and once
  * after a 401. `sessionAuth(login)` for login sessions (AOS-CX `POST /login`
- * cookie): one shared login, repeated once after a 401.
+ * cookie): one shared login, repeated once after a 401; `forget()` after a logout.
  *
  * ## Paging (paging.ts)
  * `odataPages(client, path)` follows `@odata.nextLink` (same origin only);
@@ -122,7 +122,7 @@
  * ```
  */
 export { ApiClient, encodeQuery, type ApiClientOptions, type ApiResponse, type ClientCounters, type QueryValue, type RequestOptions } from './client.js';
-export { apiKeyAuth, basicAuth, bearerAuth, sessionAuth, type Auth, type AuthContext } from './auth.js';
+export { apiKeyAuth, basicAuth, bearerAuth, sessionAuth, type Auth, type AuthContext, type SessionAuth } from './auth.js';
 export { clientCredentialsAuth, type ClientCredentialsOptions } from './oauth2.js';
 export { RequestBudget, type BudgetCounters, type BudgetLimits, type WindowLimit } from './budget.js';
 export { VirtualClock, systemClock, type Clock } from './clock.js';

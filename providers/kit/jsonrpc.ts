@@ -4,7 +4,8 @@
  *
  * Envelopes (opsi, research/opsi.md; opsiconfd application/jsonrpc.py):
  *   request  `{"id":1,"method":"m","params":[...]}` plus `"jsonrpc":"2.0"` in 2.0;
- *            a JSON array is a batch and gets an array back (any order: matched by id)
+ *            a JSON array is a batch and gets an array back (any order: matched by id),
+ *            except that opsiconfd answers a batch of one with the bare object
  *   1.0 ok   `{"id":1,"result":...,"error":null}`
  *   1.0 fail `{"id":1,"result":null,"error":{"message":"...","class":"BackendMissingDataError","details":null}}`
  *   2.0 ok   `{"id":1,"result":...,"jsonrpc":"2.0"}` (no error key)
@@ -131,6 +132,9 @@ export class JsonRpcClient {
     );
     if (!Array.isArray(body)) {
       const env = (body ?? {}) as Envelope;
+      // opsiconfd answers a batch of ONE call with the bare answer object, not a one-element array
+      // (opsiconfd 4.3 application/jsonrpc.py process_request: `results[0] if len(results) == 1 else results`).
+      if (calls.length === 1 && (env.id === ids[0] || env.id === String(ids[0]))) return [outcomeOf(calls[0].method, env, this.redact)];
       return calls.map((c) =>
         env.error != null ? { ok: false, error: callError(c.method, env.error, this.redact) } : { ok: false, error: new JsonRpcError(`JSON-RPC ${c.method}: batch answer is not an array`, 'E_BAD_RESPONSE', c.method) },
       );

@@ -74,6 +74,7 @@ describe('lazy loading', function () {
       assert.deepEqual(loaded(r.modules, /providers\/licenses\/snipeit\/(driver|simulator|sim-model|lab)\.js/), [], 'no Snipe-IT driver code');
       assert.deepEqual(loaded(r.modules, /providers\/security\/opnsense\/(driver|api|transaction|mapping|simulator)/), [], 'no firewall driver code');
       assert.deepEqual(loaded(r.modules, /providers\/endpoints\/intune\/(?!connection|odata-types|state)/), [], 'no Intune driver or simulator code');
+      assert.deepEqual(loaded(r.modules, /providers\/software\/opsi\/(driver|rpc|read|lab)\.js/), [], 'no opsi driver code');
       assert.deepEqual(loaded(r.modules, /cel-js|@bufbuild/), [], 'no CEL library');
       assert.deepEqual(loaded(r.modules, /ajv\/dist\/(compile|core)|providers\/.*\/simulator\//), [], 'no ajv compiler, no simulator');
     } finally {

@@ -110,6 +110,9 @@ describe('kit: HTTPS client', function () {
       api.sim.log.map((e) => `${e.method} ${e.path} ${e.status}`),
       ['POST /rest/login 200', 'GET /rest/system 200', 'GET /rest/system 200', 'GET /rest/system 401', 'POST /rest/login 200', 'GET /rest/system 200'],
     );
+    auth.forget(); // after a logout: the next request logs in first instead of sending the dead cookie
+    assert.deepEqual(await c.get('/rest/system'), { hostname: 'sw-01' });
+    assert.deepEqual(api.sim.log.slice(-2).map((e) => `${e.method} ${e.path} ${e.status}`), ['POST /rest/login 200', 'GET /rest/system 200']);
   });
 
   describe('throttling and unavailability (429/503)', () => {

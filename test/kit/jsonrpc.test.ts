@@ -62,6 +62,13 @@ describe('kit: JSON-RPC', function () {
           isCode('E_RPC', /nope failed: ValueError/),
         );
       });
+
+      it('takes the bare answer object opsiconfd sends for a batch of one call', async () => {
+        assert.deepEqual(await rpc(version).batch([{ method: 'echo', params: [7] }]), [{ ok: true, result: [7] }]);
+        assert.ok(!Array.isArray(api.lastRpcBody) || (api.lastRpcBody as unknown[]).length === 1, 'sent as a batch of one');
+        const [failed] = await rpc(version).batch([{ method: 'nope' }]);
+        assert.ok(!failed.ok && failed.error.errorClass === 'ValueError', 'an error answer of a batch of one belongs to its call');
+      });
     });
   }
 

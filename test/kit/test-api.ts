@@ -159,6 +159,8 @@ export async function startTestApi(o: { port?: number } = {}): Promise<TestApi> 
       api.lastRpcBody = body;
       const calls = Array.isArray(body) ? body : [body];
       if (calls.some((c) => c?.method === 'setProductActionRequest')) req.markWrite();
+      // opsiconfd answers a batch of one with the bare object (application/jsonrpc.py: `results[0] if len(results) == 1 else results`)
+      if (Array.isArray(body) && body.length === 1) return jsonResponse(200, rpcAnswer(api, body[0]));
       if (Array.isArray(body)) return jsonResponse(200, body.map((c) => rpcAnswer(api, c)).reverse()); // any order: clients match by id
       return jsonResponse(200, rpcAnswer(api, body));
     },
