@@ -355,14 +355,14 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       if (failed !== undefined) assert.equal(fx.failedOps!(), failed, 'no operation failed');
     });
 
-    it('reads all objects of a server in one round trip', async function () {
+    it('reads all objects of a server with at most one command, whatever their number', async function () {
       if (!fx.commandCount) this.skip();
       const desired = ex(files());
       const r = await fx.driver.connectReader(fx.target);
       try {
         const before = fx.commandCount!();
         const res = await r.read(readRequest(desired));
-        assert.equal(fx.commandCount!() - before, 1);
+        assert.ok(fx.commandCount!() - before <= 1, `${fx.commandCount!() - before} commands for one read`);
         assert.equal(Object.keys(res.objects).length, desired.length);
       } finally {
         await r.close();
@@ -514,6 +514,7 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
       const unsafe = [J(`x;touch ${pwned}`), J(`x$(touch ${pwned})`), J(`x\`touch ${pwned}\``), J(`x\ntouch ${pwned}`), OS.join('relative', 'path.txt'), J('..', 'evil.txt')];
       await withWriter(fx, async (w) => {
         const commands = fx.commandCount?.();
+        const requests = fx.requestCount?.();
         for (const path of unsafe) {
           await assert.rejects(w.applyChange(fakeChange('File', path, { content: 'evil' })), (e: Error) => e instanceof DriverError && e.opts.code === 'E_UNSAFE_VALUE');
           await assert.rejects(w.read([{ kind: 'File', id: path, state: {} }]), DriverError);
@@ -523,6 +524,7 @@ export function serverConformance(title: string, factory: (ctx: Mocha.Context) =
         if (!OS.caps.mode) await assert.rejects(w.applyChange(fakeChange('File', J('m.txt'), { mode: '0644' })), /mode is not supported on Windows/);
         if (!OS.caps.posixAccounts) await assert.rejects(w.applyChange(fakeChange('User', `${P}u`, { uid: 1000 })), /uid is not supported on Windows/);
         if (commands !== undefined) assert.equal(fx.commandCount!(), commands, 'nothing reached the host');
+        if (requests !== undefined) assert.equal(fx.requestCount!(), requests, 'no SFTP request reached the host either');
         // a member name is refused by the driver or, travelling as data, by the host
         await assert.rejects(w.applyChange(fakeChange('Group', `${P}g`, { members: ['root;id'] })), DriverError);
       });

@@ -79,7 +79,7 @@ serverConformance('ssh driver against the lab simulator', async () => {
     packages: true,
     services: { a: 'cron', b: 'ssh' },
     existingGroup: 'users',
-    commandCount: () => model.requests,
+    commandCount: () => model.commands,
     requestCount: () => model.requests,
     authAttempts: () => model.authAttempts,
     setFailWrites: (on) => (model.faults.failWrites = on),

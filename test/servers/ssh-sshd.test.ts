@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { sshDriver } from '../../providers/servers/linux/driver.js';
 import { requireSshd, startSshd } from '../support/sshd.js';
-import { serverConformance, LINUX, SERVER, TARGET_ADDRESS, type HostAccess } from './conformance.js';
+import { serverConformance, LINUX, SERVER, TARGET_ADDRESS, type HostAccess, type TargetFixture } from './conformance.js';
 
 // A per-run tag, so that two test runs on one machine never touch each other's accounts.
 const TAG = randomBytes(3).toString('hex');
@@ -78,7 +78,9 @@ const host: HostAccess = {
   },
 };
 
-serverConformance('ssh driver against real OpenSSH sshd', async (ctx) => {
+// Files and directories are read over SFTP by default (no command, no login shell) and by the read script with
+// sftpReads: false (or where SFTP cannot answer exactly): the real sshd checks both paths.
+const sshdFixture = (sftpReads: boolean) => async (ctx: Mocha.Context): Promise<TargetFixture> => {
   requireSshd(ctx);
   removeTestAccounts();
   const sshd = await startSshd();
@@ -91,7 +93,7 @@ serverConformance('ssh driver against real OpenSSH sshd', async (ctx) => {
       name: SERVER,
       zone: 'school',
       spec: { os: 'linux' },
-      connection: { driver: 'ssh', host: '127.0.0.1', port: sshd.port, user: 'root', privateKeyFile: sshd.privateKeyFile, hostKeyFingerprint: sshd.hostKeyFingerprint },
+      connection: { driver: 'ssh', host: '127.0.0.1', port: sshd.port, user: 'root', privateKeyFile: sshd.privateKeyFile, hostKeyFingerprint: sshd.hostKeyFingerprint, sftpReads },
     },
     os: LINUX,
     base,
@@ -105,4 +107,7 @@ serverConformance('ssh driver against real OpenSSH sshd', async (ctx) => {
       await sshd.stop();
     },
   };
-});
+};
+
+serverConformance('ssh driver against real OpenSSH sshd (reads over SFTP)', sshdFixture(true));
+serverConformance('ssh driver against real OpenSSH sshd (reads by the read script)', sshdFixture(false));

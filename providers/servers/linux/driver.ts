@@ -26,6 +26,7 @@ import { canonicalJson } from '../../../engine/hash.js';
 import { MAX_KEY_FILE_BYTES, readRegularFile } from '../../../engine/local-files.js';
 import { sshFingerprintOfBlob } from '../../lab/identity.js';
 import { contentBytes, linuxNameProblem, linuxPathProblem, normalizeMode, serverKindDef, unsafeReason, DEBIAN_PACKAGE, DEBIAN_VERSION, SYSTEMD_UNIT } from '../kinds.js';
+import { readOverSftp, SftpFallback } from './sftp-read.js';
 import { APPLY_COMMAND, READ_COMMAND, encodeApplyFields, encodeReadRequest, parseReadOutput, type ApplyFields } from './protocol.js';
 
 const { Client } = ssh2;
@@ -227,6 +228,17 @@ export class SshSession {
     return this.serial(async () => {
       if (objects.length === 0) return { objects: {} };
       for (const o of objects) checkLinuxId(o.kind, o.id);
+      // Files and directories need no command (and so no login shell): SFTP, else the read script.
+      this.sftpReads ??= this.target.connection?.sftpReads !== false;
+      if (this.sftpReads && objects.every((o) => o.kind === 'File' || o.kind === 'Directory')) {
+        try {
+          return await readOverSftp(await this.sftp(), objects);
+        } catch (e) {
+          if (e instanceof DriverError && e.opts.code === 'E_SYMLINK') throw new DriverError(`${this.target.address}: ${e.message}`, e.opts);
+          if (!(e instanceof SftpFallback)) this.sftpReads = false; // no usable SFTP here: the script from now on
+          this.opts.log?.(`${this.target.address}: reading with the read script (${(e as Error).message})`);
+        }
+      }
       const r = await this.exec(READ_COMMAND, encodeReadRequest(objects));
       if (r.code !== 0) throw this.fail(`read failed (exit ${r.code}): ${r.stderr.trim().slice(0, 500)}`);
       try {
@@ -244,6 +256,9 @@ export class SshSession {
     const r = await this.exec(APPLY_COMMAND, encodeApplyFields(fields), timeout);
     if (r.code !== 0) throw this.fail(`${fields.op} ${fields.path ?? fields.name} failed: ${r.stderr.trim().slice(0, 500) || `exit ${r.code}`}`);
   }
+
+  /** Whether File/Directory reads try SFTP first (connection.sftpReads, default true; off once the host's SFTP failed). */
+  private sftpReads: boolean | undefined;
 
   private sftp(): Promise<SFTPWrapper> {
     this.sftpP ??= new Promise((resolve, reject) => {

@@ -80,6 +80,8 @@ export class LinuxHostModel {
   faults: SimFaults = {};
   /** Exec + SFTP requests served so far. */
   requests = 0;
+  /** Commands run (exec requests; SFTP packets are not commands). */
+  commands = 0;
   /** Authentication attempts (each carries credentials), for "nothing was sent" checks. */
   authAttempts = 0;
   /** Mutating operations performed (apply ops and SFTP writes), for tests. */
@@ -154,6 +156,15 @@ export class LinuxHostModel {
       p = posix.resolve(posix.dirname(p), n.data.toString());
     }
     return undefined; // ELOOP
+  }
+
+  /** /etc/passwd or /etc/group as the host's users and groups are now (what SFTP reads of them see). */
+  accountFile(path: '/etc/passwd' | '/etc/group'): Buffer {
+    const lines =
+      path === '/etc/passwd'
+        ? [...this.users].map(([name, u]) => `${name}:x:${u.uid}:${u.gid}:${u.comment ?? ''}:${u.home ?? ''}:${u.shell ?? ''}`)
+        : [...this.groups].map(([name, g]) => `${name}:x:${g.gid}:${g.members.join(',')}`);
+    return Buffer.from(lines.join('\n') + '\n');
   }
 
   readFile(path: string): Buffer | undefined {

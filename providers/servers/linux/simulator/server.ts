@@ -89,6 +89,7 @@ export async function startLinuxSimulator(target: TargetSpec, opts: LinuxSimulat
         session.on('exec', (accept, _reject, info) => {
           const stream = accept();
           if (countRequest(client)) return;
+          model.commands++;
           const input: Buffer[] = [];
           stream.on('data', (d: Buffer) => input.push(d));
           const run = async () => {
@@ -165,7 +166,17 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
       void delay(model.faults.latencyMs).then(() => fn(reqid, ...args));
     });
 
+  /** /etc/passwd and /etc/group follow the model's users and groups, as on a real host. */
+  const syncAccounts = (path: string) => {
+    if ((path === '/etc/passwd' || path === '/etc/group') && model.files.has('/etc')) {
+      const data = model.accountFile(path);
+      const n = model.files.get(path);
+      if (n?.type === 'file') n.data = data;
+      else if (!n) model.files.set(path, { type: 'file', data, mode: 0o644, uid: 0, gid: 0 });
+    }
+  };
   on('OPEN', (reqid, requested: string, flags: number, attrs: { mode?: number }) => {
+    syncAccounts(requested);
     // sftp-server's open(2) has no O_NOFOLLOW: a link is followed, except that O_CREAT|O_EXCL fails on any existing name
     if (model.files.has(requested) && flags & OPEN_MODE.CREAT && flags & OPEN_MODE.EXCL) return sftp.status(reqid, STATUS_CODE.FAILURE, 'file exists');
     const filename = model.followLinks(requested);
@@ -214,8 +225,8 @@ function serveSftp(sftp: SFTPWrapper, model: LinuxHostModel, dropped: () => bool
     const n = path === undefined ? undefined : model.files.get(path);
     return n ? sftp.attrs(reqid, attrsOf(n)) : sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
   };
-  on('STAT', (reqid, path: string) => stat(reqid, model.followLinks(path)));
-  on('LSTAT', (reqid, path: string) => stat(reqid, path));
+  on('STAT', (reqid, path: string) => (syncAccounts(path), stat(reqid, model.followLinks(path))));
+  on('LSTAT', (reqid, path: string) => (syncAccounts(path), stat(reqid, path)));
   const setstat = (reqid: number, n: SimNode | undefined, attrs: { mode?: number; uid?: number; gid?: number }) => {
     if (!n) return sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE);
     if (attrs.mode !== undefined) n.mode = attrs.mode & 0o7777;
