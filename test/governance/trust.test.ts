@@ -160,6 +160,10 @@ describe('trust: the change under review never decides who approves it', functio
     assert.equal(ben.code, 0, ben.stderr);
     assert.match(ben.stdout, /approvals: 1 valid of 2 required \(signed by ben\)/);
     assert.match(ben.stdout, /still missing: .*needs 2 approval/);
+    // show says the same: who signed, and how many are missing by the plan's own count
+    const show = await repo.cli(['show', repo.planFile]);
+    assert.match(show.stdout, /Needs 2 approval\(s\) from schul-it before apply\./);
+    assert.match(show.stdout, /Signed by: ben \([0-9-]+ [0-9:]+\); 1 more needed/);
   });
 });
 
