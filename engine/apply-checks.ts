@@ -4,7 +4,6 @@
  * apply, the journal. `apply` calls checkBeforeApply before it opens any
  * connection; nothing reaches a device unless it says ok.
  */
-import { resolve } from 'node:path';
 import type { Catalog, Plan, Resource } from './types.js';
 import { hasErrors, loadWorkspace, type Workspace } from './workspace.js';
 import type { ApplyReport } from './apply.js';
@@ -14,7 +13,6 @@ import { acquireAll, envLockStore, LocksHeldError } from './governance/locks.js'
 import { ApplyJournal, journalKeyFor, journalSignersOf } from './governance/apply-journal.js';
 import { cmdApprove, cmdJournalHead, cmdJournalVerify, cmdKeygen, cmdUnlock } from './governance/commands.js';
 import { visible } from './render/escape.js';
-import { CONNECTION_FILE_FIELDS, localRoots, pathProblem, type LocalRoots } from './local-files.js';
 import { isTargetResource, plannedTarget, type PlannedTarget, type PlanWithTargets } from './targets.js';
 import { canonicalJson } from './hash.js';
 import { findEnvironments } from './repository.js';
@@ -136,9 +134,6 @@ export async function checkBeforeApply(
   const rules = await repositoryRules(catalog, plan, { keysDir: ctx.keysDir, trustedRef: ctx.trustedRef });
   if ('refused' in rules) return { ok: false, reasons: rules.refused };
   const ws = rules.ws;
-  // The plan names the local files apply opens (a target's privateKeyFile): the same rules as at validate.
-  const misplaced = planLocalFileProblems(plan, localRoots(ws.folders.map((f) => f.root), ctx.keysDir));
-  if (misplaced.length) return { ok: false, reasons: misplaced };
   const gate = applyGate(plan, { ...rules.gate, now: new Date(), emergency: ctx.emergency });
   if (!gate.ok) return { ok: false, reasons: gate.reasons };
   if (!plan.changes.length) return { ok: true, reasons: [], targets: rules.targets };
@@ -167,20 +162,6 @@ export async function checkBeforeApply(
     await locks.release();
     return { ok: false, reasons: [`cannot write the journal's start entry (${(e as Error).message}); nothing was applied`] };
   }
-}
-
-/** Connection files of the plan's targets (stored relative to the working directory) that resolve outside the repository and --keys-dir. */
-function planLocalFileProblems(plan: PlanWithTargets, roots: LocalRoots): string[] {
-  const out: string[] = [];
-  for (const t of plan.targets ?? []) {
-    for (const f of CONNECTION_FILE_FIELDS) {
-      const v = t?.connection?.[f];
-      if (typeof v !== 'string') continue;
-      const problem = pathProblem(resolve(process.cwd(), v), roots, { keysDir: true });
-      if (problem) out.push(`${t.address}: ${f} ${JSON.stringify(v)} ${problem}`);
-    }
-  }
-  return out;
 }
 
 /** The journal's end entry of an apply that ran (its start and target entries are already written). */

@@ -1,5 +1,15 @@
-/** The git revision the manifests come from, recorded in every plan. */
-import { execFile } from 'node:child_process';
+/** Git as the engine asks it: the repository a folder is in, and the revision the manifests come from. */
+import { execFile, execFileSync } from 'node:child_process';
+import { realpathSync } from 'node:fs';
+
+/** The git top level of `dir` (a real path), or null outside git. */
+export function gitTopLevel(dir: string): string | null {
+  try {
+    return realpathSync(execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim());
+  } catch {
+    return null;
+  }
+}
 
 function git(args: string[], cwd: string): Promise<string> {
   return new Promise((resolve, reject) => {

@@ -19,10 +19,10 @@
  *   `keyFile`) may also be inside `--keys-dir` (CI keeps keys outside the
  *   checkout).
  */
-import { execFileSync } from 'node:child_process';
 import { closeSync, constants, fstatSync, openSync, readSync, realpathSync, type Stats } from 'node:fs';
 import { resolve, sep } from 'node:path';
 import type { Diagnostic, Resource } from './types.js';
+import { gitTopLevel } from './git.js';
 
 /** Connection fields that name a local file, relative to the manifest that declares them. */
 export const CONNECTION_FILE_FIELDS = ['privateKeyFile', 'caFile', 'certFile', 'keyFile'];
@@ -96,11 +96,7 @@ export interface LocalRoots {
 /** The repository a folder of environments belongs to: its git top level, else the folder itself (real paths). */
 export function repositoryOf(environmentsRoot: string): string {
   const real = realpathSync(environmentsRoot);
-  try {
-    return realpathSync(execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: real, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim());
-  } catch {
-    return real; // not in git (or no git): the folder holding the environments
-  }
+  return gitTopLevel(real) ?? real; // not in git (or no git): the folder holding the environments
 }
 
 export function localRoots(environmentsRoots: string[], keysDir?: string): LocalRoots {

@@ -50,12 +50,18 @@ export interface PlanTrust {
 export async function planTrust(ws: Workspace, trustedRef?: string): Promise<PlanTrust> {
   const { trust, note } = resolveTrust(ws.folders[0]?.dir ?? process.cwd(), trustedRef);
   const rules = await loadTrustedRules(ws.catalog, trust, ws);
-  // managementNetworks as the trusted revision has them (a new environment: its own, and it is a governance change).
-  const diagnostics = checkManagementNetworks(ws.catalog, ws.resources, (env) => {
-    const e = rules.environments.get(env) ?? ws.resources.find((r) => r.kind === 'Environment' && r.env === env);
-    const list = e?.spec?.managementNetworks;
-    return { list: Array.isArray(list) ? list : undefined, pos: ws.resources.find((r) => r.kind === 'Environment' && r.env === env) };
-  }).map((d) => ({ ...d, message: `${d.message} (management networks of the trusted revision)` }));
+  // managementNetworks as the trusted revision has them. A new environment (only in the change) may not widen them:
+  // its targets must lie in the networks of its zone's trusted environments, else loopback only. (Validate already
+  // checked the working tree's lists; outside git those are all there is.)
+  const zoneNetworks = [...rules.environments.values()].flatMap((e) => (Array.isArray(e.spec?.managementNetworks) ? e.spec.managementNetworks : []));
+  const diagnostics =
+    trust.source === 'working-tree'
+      ? []
+      : checkManagementNetworks(ws.catalog, ws.resources, (env) => {
+          const trusted = rules.environments.get(env);
+          const list = trusted ? trusted.spec?.managementNetworks : zoneNetworks.length ? zoneNetworks : undefined;
+          return { list: Array.isArray(list) ? list : undefined };
+        }).map((d) => ({ ...d, message: `${d.message} (management networks of the trusted revision)` }));
   const trustedKeys = trustedObjectKeys(rules, (resources) => expandAll(ws.catalog, resources, new Map(resources.map((r) => [r.address, r]))));
   return {
     trust,

@@ -5,19 +5,13 @@
  * level of the working directory, else the working directory).
  */
 import { execFileSync } from 'node:child_process';
-import { existsSync, readdirSync, realpathSync } from 'node:fs';
+import { existsSync, readdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { ENVIRONMENT_FILE } from './discover.js';
 import { loadFile } from './load.js';
+import { gitTopLevel } from './git.js';
 
-/** The git top level of `dir`, or null outside git. */
-export function gitTopLevel(dir: string): string | null {
-  try {
-    return realpathSync(execFileSync('git', ['rev-parse', '--show-toplevel'], { cwd: dir, stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).toString().trim());
-  } catch {
-    return null;
-  }
-}
+export { gitTopLevel };
 
 const SKIP = new Set(['node_modules', 'dist', '.git', '.einklang']);
 const MAX_DEPTH = 6;

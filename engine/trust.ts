@@ -95,16 +95,9 @@ export function onTrustedHistory(cwd: string, commit: string, ref: string): bool
   }
 }
 
-/** Extracts `paths` (relative to the repository) of `commit` into `dest` (git archive | tar); a path missing in the commit is skipped. */
+/** Extracts `paths` (relative to the repository; folders `commit` has, as git ls-tree listed them) of `commit` into `dest` (git archive | tar). */
 function exportTree(top: string, commit: string, paths: string[], dest: string): Promise<void> {
-  const present = paths.filter((p) => {
-    try {
-      execFileSync('git', ['cat-file', '-e', `${commit}:${p === '' ? '' : p}`], { cwd: top, stdio: 'ignore', timeout: 10_000 });
-      return true;
-    } catch {
-      return false;
-    }
-  });
+  const present = paths;
   if (!present.length) return Promise.resolve();
   return new Promise((resolve, reject) => {
     const archive = spawn('git', ['archive', '--format=tar', commit, '--', ...present.map((p) => (p === '' ? '.' : p))], { cwd: top, stdio: ['ignore', 'pipe', 'pipe'] });

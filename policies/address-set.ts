@@ -5,7 +5,7 @@
  * already cover. IPv4 and IPv6 never mix.
  */
 import { isIP } from 'node:net';
-import { parseCidr, type Range } from './net.js';
+import { parseCidr, type Range } from '../engine/net.js';
 
 type Interval = [bigint, bigint];
 type Family = 4 | 6;

@@ -23,7 +23,7 @@
  * are not network devices and are skipped.
  */
 import type { PolicyResult, PolicyViolation, Resource } from '../engine/types.js';
-import { isLoopback, normalizeHost, parseCidr, type Range } from './net.js';
+import { isLoopback, normalizeHost, parseCidr, type Range } from '../engine/net.js';
 import { META_KINDS, posAt, where } from './util.js';
 
 export const ZONE_SEPARATION = 'builtin/zone-separation';

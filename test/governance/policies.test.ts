@@ -9,7 +9,7 @@ import {
   policyDiagnostics,
 } from '../../policies/index.js';
 import { isSecretFieldName } from '../../policies/secrets.js';
-import { parseCidr } from '../../policies/net.js';
+import { parseCidr } from '../../engine/net.js';
 import type { PolicyResult, Resource } from '../../engine/types.js';
 import { change, environment, res } from './helpers.js';
 

@@ -192,21 +192,32 @@ describe('trust: a plan never sends credentials or shows content it should not',
         s.destroy();
       });
       const port = await new Promise<number>((r) => listener!.listen(0, '127.0.0.1', () => r((listener!.address() as { port: number }).port)));
+      const evilSwitch = `apiVersion: einklang/v1\nkind: Switch\nmetadata: { name: evil }\nspec: { connection: { driver: ios, host: 127.0.0.1, port: ${port}, user: admin, password: "\${secret:SWITCH_PASSWORD}", hostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }\n`;
       const envFile = join(root, 'envs/schule-a/environment.yaml');
       writeFileSync(envFile, readFileSync(envFile, 'utf8').replace('[10.20.0.0/16]', '[10.20.0.0/16, 127.0.0.0/8]'));
-      writeFileSync(
-        join(root, 'envs/schule-a/switch.yaml'),
-        `apiVersion: einklang/v1\nkind: Switch\nmetadata: { name: evil }\nspec: { connection: { driver: ios, host: 127.0.0.1, port: ${port}, user: admin, password: "\${secret:SWITCH_PASSWORD}", hostKeyFingerprint: "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA" } }\n`,
-      );
+      writeFileSync(join(root, 'envs/schule-a/switch.yaml'), evilSwitch);
       git(root, 'add', '.');
       git(root, 'commit', '-qm', 'widen');
       const r = await runCli(['plan', 'envs/schule-a', '--trusted-ref', 'main'], { cwd: root, env: { EINKLANG_SECRET_SCHOOL_SWITCH_PASSWORD: 'the-zone-password' } });
       assert.equal(r.code, 1, r.stdout);
       assert.match(r.stderr, /switch\.yaml:\d+:\d+: error E_MANAGEMENT_NETWORK: schule-a\/Switch\/evil: connection\.host "127\.0\.0\.1" is outside the management networks[\s\S]*trusted revision/);
       assert.equal(connections, 0, 'the attacker host received no connection');
+      // nor by adding a new environment with a list of its own: a new environment gets its zone's trusted networks
+      writeFileSync(envFile, readFileSync(envFile, 'utf8').replace('[10.20.0.0/16, 127.0.0.0/8]', '[10.20.0.0/16]'));
+      rmSync(join(root, 'envs/schule-a/switch.yaml'));
+      mkdirSync(join(root, 'envs/schule-neu'));
+      writeFileSync(join(root, 'envs/schule-neu/environment.yaml'), 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: schule-neu }\nspec: { zone: school, managementNetworks: [127.0.0.0/8] }\n', { flag: 'w' });
+      writeFileSync(join(root, 'envs/schule-neu/switch.yaml'), evilSwitch);
+      git(root, 'add', '-A');
+      git(root, 'commit', '-qm', 'new school');
+      const n = await runCli(['plan', 'envs/schule-neu', '--trusted-ref', 'main'], { cwd: root, env: { EINKLANG_SECRET_SCHOOL_SWITCH_PASSWORD: 'the-zone-password' } });
+      assert.equal(n.code, 1, n.stdout);
+      assert.match(n.stderr, /schule-neu\/Switch\/evil: connection\.host "127\.0\.0\.1" is outside the management networks of environment schule-neu \(10\.20\.0\.0\/16\)/);
+      assert.equal(connections, 0, 'the attacker host received no connection');
       // without a list, only loopback: a non-loopback host asks for one
+      rmSync(join(root, 'envs/schule-neu'), { recursive: true });
       writeFileSync(envFile, 'apiVersion: einklang/v1\nkind: Environment\nmetadata: { name: schule-a }\nspec: { zone: school }\n');
-      writeFileSync(join(root, 'envs/schule-a/switch.yaml'), readFileSync(join(root, 'envs/schule-a/switch.yaml'), 'utf8').replace('127.0.0.1', '192.0.2.10'));
+      writeFileSync(join(root, 'envs/schule-a/switch.yaml'), evilSwitch.replace('127.0.0.1', '192.0.2.10'));
       const v = await runCli(['validate', 'envs/schule-a'], { cwd: root });
       assert.equal(v.code, 1);
       assert.match(v.stderr, /error E_MANAGEMENT_NETWORK: .*is not loopback, and environment schule-a declares no spec\.managementNetworks/);
